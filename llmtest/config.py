@@ -1,0 +1,147 @@
+"""Model configuration: spec strings, aliases in ``[tool.llmtest.models]``, defaults."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmtest.errors import ConfigError
+
+_SECRET_KEY = re.compile(r"key|token|secret|password|authorization", re.IGNORECASE)
+_MODEL_FIELDS = {
+    "adapter",
+    "model",
+    "base_url",
+    "params",
+    "system",
+    "api_key_env",
+    "timeout_s",
+    "max_retries",
+}
+GENERATION_PARAMS = ("temperature", "max_tokens", "top_p", "seed", "stop")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything an adapter needs to talk to one model; picklable, so xdist can ship it.
+
+    ``options`` holds adapter-specific settings (``input`` for callables, ``model_path``
+    for local models, prices, …). API keys are never stored here: adapters read them from
+    the environment variable ``api_key_env`` names, or the SDK's own default.
+    """
+
+    name: str
+    adapter: str
+    model: str = ""
+    base_url: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    system: str | None = None
+    api_key_env: str | None = None
+    timeout_s: float = 60.0
+    max_retries: int = 2
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def redacted(self) -> dict[str, Any]:
+        """The config as a plain dict fit for results and reports: no secret values."""
+        data: dict[str, Any] = {
+            "name": self.name,
+            "adapter": self.adapter,
+            "model": self.model,
+            "base_url": self.base_url,
+            "params": dict(self.params),
+        }
+        data.update({k: ("***" if _SECRET_KEY.search(k) else v) for k, v in self.options.items()})
+        return data
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """The ``[tool.llmtest]`` table of the nearest pyproject.toml."""
+
+    models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    default_model: str | None = None
+    path: Path | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def resolve_model(self, spec: str) -> ModelConfig:
+        """An alias from ``[tool.llmtest.models]`` or a spec string like ``openai:gpt-4o``."""
+        if spec in self.models:
+            return model_from_table(spec, self.models[spec], where=self._where(spec))
+        if ":" not in spec:
+            known = ", ".join(sorted(self.models)) or "none defined"
+            raise ConfigError(
+                f"unknown model {spec!r}: not an alias in [tool.llmtest.models] ({known}) "
+                "and not a spec string such as 'openai:gpt-4o-mini' or 'echo:'"
+            )
+        adapter, _, model = spec.partition(":")
+        return ModelConfig(name=spec, adapter=adapter, model=model)
+
+    def _where(self, alias: str) -> str:
+        return f"{self.path}: [tool.llmtest.models.{alias}]" if self.path else alias
+
+
+def model_from_table(name: str, table: Mapping[str, Any], *, where: str) -> ModelConfig:
+    """Build a ModelConfig from an alias table, checking the types a user can get wrong."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: expected a table, got {table!r}")
+    adapter = table.get("adapter")
+    model = table.get("model", "")
+    if not isinstance(adapter, str) or not adapter:
+        if isinstance(model, str) and ":" in model:
+            adapter, _, model = model.partition(":")
+        else:
+            raise ConfigError(f"{where}: 'adapter' is required (e.g. adapter = \"openai\")")
+    if not isinstance(model, str):
+        raise ConfigError(f"{where}: 'model' must be a string, got {model!r}")
+    params = dict(table.get("params", {}) or {})
+    params.update({k: table[k] for k in GENERATION_PARAMS if k in table})
+    for key, kind in (("timeout_s", (int, float)), ("max_retries", int)):
+        if key in table and not isinstance(table[key], kind):
+            raise ConfigError(f"{where}: {key!r} must be a number, got {table[key]!r}")
+    options = {
+        k: v for k, v in table.items() if k not in _MODEL_FIELDS and k not in GENERATION_PARAMS
+    }
+    return ModelConfig(
+        name=name,
+        adapter=adapter,
+        model=model,
+        base_url=table.get("base_url"),
+        params=params,
+        system=table.get("system"),
+        api_key_env=table.get("api_key_env"),
+        timeout_s=float(table.get("timeout_s", 60.0)),
+        max_retries=int(table.get("max_retries", 2)),
+        options=options,
+    )
+
+
+def find_pyproject(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_project_config(start: Path) -> ProjectConfig:
+    """Read ``[tool.llmtest]`` from the nearest pyproject.toml at or above ``start``."""
+    path = find_pyproject(start)
+    if path is None:
+        return ProjectConfig()
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    table = data.get("tool", {}).get("llmtest", {})
+    models = table.get("models", {})
+    if not isinstance(models, Mapping):
+        raise ConfigError(f"{path}: [tool.llmtest.models] must be a table of aliases")
+    default = table.get("model")
+    if default is not None and not isinstance(default, str):
+        raise ConfigError(f"{path}: [tool.llmtest] model must be a string, got {default!r}")
+    return ProjectConfig(models=models, default_model=default, path=path, raw=table)

@@ -1,0 +1,58 @@
+"""The plugin manager: built-ins, then entry points, then registries of names."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+import pluggy
+
+from llmtest import hookspecs
+from llmtest.assertions.base import AssertionType
+from llmtest.errors import ConfigError
+from llmtest.hookspecs import AdapterFactory
+
+ENTRY_POINT_GROUPS = ("llmtest.adapters", "llmtest.assertions")
+_BUILTIN_PLUGINS = ("llmtest.adapters.builtin", "llmtest.assertions.builtin")
+
+
+@functools.cache
+def plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("llmtest")
+    pm.add_hookspecs(hookspecs)
+    for name in _BUILTIN_PLUGINS:
+        pm.register(importlib.import_module(name), name=name)
+    for group in ENTRY_POINT_GROUPS:
+        pm.load_setuptools_entrypoints(group)
+    return pm
+
+
+@functools.cache
+def adapter_factories() -> dict[str, AdapterFactory]:
+    factories: dict[str, AdapterFactory] = {}
+    # pluggy calls the last registered plugin first: reverse so third parties override.
+    for mapping in reversed(plugin_manager().hook.llmtest_adapters()):
+        factories.update(mapping)
+    return factories
+
+
+@functools.cache
+def assertion_types() -> dict[str, AssertionType]:
+    types: dict[str, AssertionType] = {}
+    for group in reversed(plugin_manager().hook.llmtest_assertions()):
+        types.update({t.name: t for t in group})
+    return types
+
+
+def adapter_factory(name: str) -> AdapterFactory:
+    factories = adapter_factories()
+    if name not in factories:
+        known = ", ".join(sorted(factories))
+        raise ConfigError(f"unknown adapter {name!r}; installed adapters: {known}")
+    return factories[name]
+
+
+def reset() -> None:
+    """Forget registries, e.g. after a test installs a plugin."""
+    for cached in (plugin_manager, adapter_factories, assertion_types):
+        cached.cache_clear()
