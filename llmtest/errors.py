@@ -59,6 +59,7 @@ class ModelCallError(LLMTestError):
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
+        self.retries = 0
 
 
 class LLMAssertionError(AssertionError):

@@ -77,9 +77,7 @@ class Adapter(Protocol):
     async def aclose(self) -> None: ...
 
 
-def build_messages(
-    prompt: str | Sequence[Message], system: str | None = None
-) -> list[Message]:
+def build_messages(prompt: str | Sequence[Message], system: str | None = None) -> list[Message]:
     """Turn a prompt string or a message list into messages, with the system prompt first."""
     if isinstance(prompt, str):
         messages: list[Message] = [{"role": "user", "content": prompt}]

@@ -1,0 +1,375 @@
+"""Turn a case file into validated, templated Cases with prepared assertion checks."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from llmtest.adapters.base import Message
+from llmtest.assertions.base import AssertionType, BuildContext
+from llmtest.cases.model import AssertionSpec, Case, Suite
+from llmtest.cases.readers import PathKey, RawCase, RawSuite, read_suite
+from llmtest.cases.schema import (
+    case_validator,
+    first_problem,
+    format_path,
+    settings_validator,
+    suite_validator,
+)
+from llmtest.cases.templating import UnknownVariable, render, render_value
+from llmtest.errors import AssertionSpecError, CaseFileError
+from llmtest.plugins import assertion_types
+
+LIBRARY_PREFIX = "llmtest:"
+_SEED_ASSERTIONS = (
+    ("expected_contains", "contains"),
+    ("expected_not_contains", "not_contains"),
+    ("schema", "json_schema"),
+)
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass
+class _Inherited:
+    """Settings an including suite hands down to the cases of the files it includes."""
+
+    model: str | None = None
+    system: str | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    assertions: list[tuple[Any, str, RawSuite, PathKey]] = field(default_factory=list)
+    repeat: int | None = None
+    min_pass_rate: float | None = None
+    id_prefix: str = ""
+
+
+def load_suite(path: Path | str, display: str | None = None) -> Suite:
+    """Load one case file (and what it includes).
+
+    ``display`` is the suite's name in results and messages, usually the path relative to
+    the project root. Raises :class:`CaseFileError` naming file, line, case and field.
+    """
+    path = Path(path)
+    name = display or path.as_posix()
+    loader = _SuiteLoader(name, assertion_types())
+    cases = loader.load(path, name, _Inherited(), stack=())
+    suite_hash = hashlib.sha256("".join(c.hash for c in cases).encode()).hexdigest()[:16]
+    return Suite(path=name, cases=tuple(cases), model=loader.model, hash=suite_hash)
+
+
+class _SuiteLoader:
+    def __init__(self, suite_name: str, types: Mapping[str, AssertionType]) -> None:
+        self.suite_name = suite_name
+        self.types = types
+        self.model: str | None = None
+        self.seen_ids: dict[str, tuple[str, int]] = {}
+
+    def load(
+        self, path: Path, display: str, inherited: _Inherited, stack: tuple[Path, ...]
+    ) -> list[Case]:
+        raw = read_suite(path, display)
+        self._validate_settings(raw, display)
+        settings = raw.settings
+        defaults = settings.get("defaults", {})
+        scope = _Inherited(
+            model=settings.get("model", inherited.model),
+            system=settings.get("system", inherited.system),
+            vars={**inherited.vars, **settings.get("vars", {}), **defaults.get("vars", {})},
+            tags=_merge_tags(inherited.tags, settings.get("tags", []), defaults.get("tags", [])),
+            params={**inherited.params, **settings.get("params", {}), **defaults.get("params", {})},
+            assertions=[
+                *inherited.assertions,
+                *(
+                    (item, display, raw, ("defaults", "assert", i))
+                    for i, item in enumerate(defaults.get("assert", []))
+                ),
+            ],
+            repeat=defaults.get("repeat", inherited.repeat),
+            min_pass_rate=defaults.get("min_pass_rate", inherited.min_pass_rate),
+            id_prefix=inherited.id_prefix,
+        )
+        if not stack:
+            self.model = scope.model
+        context = BuildContext(base_dir=path.parent)
+        cases = [self._case(raw_case, raw, display, scope, context) for raw_case in raw.cases]
+        for index, target in enumerate(settings.get("include", [])):
+            line = raw.line_of(("include", index))
+            included = _resolve_include(target, path, display, line)
+            if included in (*stack, path.resolve()):
+                raise CaseFileError(
+                    display,
+                    f"include {target!r} includes itself (a cycle)",
+                    line=line,
+                    field=f"include[{index}]",
+                )
+            child = _Inherited(
+                model=scope.model,
+                system=scope.system,
+                vars=dict(scope.vars),
+                tags=list(scope.tags),
+                params=dict(scope.params),
+                assertions=list(scope.assertions),
+                repeat=scope.repeat,
+                min_pass_rate=scope.min_pass_rate,
+                id_prefix=f"{scope.id_prefix}{_include_name(included)}/",
+            )
+            cases.extend(
+                self.load(
+                    included, _include_display(target, included), child, (*stack, path.resolve())
+                )
+            )
+        return cases
+
+    def _validate_settings(self, raw: RawSuite, display: str) -> None:
+        if raw.is_document:
+            problem = first_problem(suite_validator(), raw.settings)
+            if problem is not None:
+                self._raise_problem(problem.path, problem.message, raw, display)
+        elif raw.settings:
+            problem = first_problem(settings_validator(), raw.settings)
+            if problem is not None:
+                line = raw.cases[0].line - 1 if raw.cases else 1
+                raise CaseFileError(
+                    display, problem.message, line=max(line, 1), field=problem.field
+                )
+
+    def _raise_problem(self, path: PathKey, message: str, raw: RawSuite, display: str) -> None:
+        line = raw.line_of(path)
+        case_id = None
+        field_path: PathKey = path
+        if len(path) >= 2 and path[0] == "cases" and isinstance(path[1], int):
+            case_data = raw.settings["cases"][path[1]]
+            if isinstance(case_data, Mapping):
+                case_id = _explicit_id(case_data)
+            field_path = path[2:]
+        raise CaseFileError(
+            display, message, line=line, case_id=case_id, field=format_path(field_path) or None
+        )
+
+    def _case(
+        self,
+        raw_case: RawCase,
+        raw: RawSuite,
+        display: str,
+        scope: _Inherited,
+        context: BuildContext,
+    ) -> Case:
+        data = raw_case.data
+        if not raw.is_document:
+            problem = first_problem(case_validator(), data)
+            if problem is not None:
+                raise CaseFileError(
+                    display,
+                    problem.message,
+                    line=raw_case.line_of(problem.path),
+                    case_id=_explicit_id(data),
+                    field=problem.field,
+                )
+        prompt = data.get("prompt", data.get("input"))
+        case_id = scope.id_prefix + (data.get("id") or _generated_id(prompt, data))
+
+        def fail(message: str, path: PathKey = (), field_name: str | None = None) -> CaseFileError:
+            return CaseFileError(
+                display, message, line=raw_case.line_of(path), case_id=case_id, field=field_name
+            )
+
+        if case_id in self.seen_ids:
+            first_display, first_line = self.seen_ids[case_id]
+            where = (
+                f"line {first_line}"
+                if first_display == display
+                else f"{first_display}:{first_line}"
+            )
+            raise fail(f"duplicate case id (first defined at {where})", ("id",), "id")
+        self.seen_ids[case_id] = (display, raw_case.line)
+
+        variables = {**scope.vars, **data.get("vars", {})}
+        system_text = data.get("system", scope.system)
+        variables.setdefault("system", system_text or "")
+        try:
+            messages = self._messages(data, prompt, system_text, variables)
+        except UnknownVariable as exc:
+            raise fail(
+                str(exc), ("prompt",), "prompt" if "messages" not in data else "messages"
+            ) from None
+        except ValueError as exc:
+            raise fail(str(exc), (), "prompt") from None
+
+        specs: list[AssertionSpec] = []
+        for item, item_display, item_raw, item_path in scope.assertions:
+            specs.append(
+                self._assertion(
+                    item,
+                    variables,
+                    BuildContext(item_raw.path.parent),
+                    lambda m, p=item_path, r=item_raw, d=item_display: CaseFileError(
+                        d, m, line=r.line_of(p), case_id=case_id
+                    ),
+                )
+            )
+        for index, item in enumerate(_case_assertions(data)):
+            path: PathKey = ("assert", index)
+            specs.append(self._assertion(item, variables, context, lambda m, p=path: fail(m, p)))
+        params = {**scope.params, **data.get("params", {})}
+        repeat = int(data.get("repeat", scope.repeat or 1))
+        min_pass_rate = float(
+            data.get(
+                "min_pass_rate", scope.min_pass_rate if scope.min_pass_rate is not None else 1.0
+            )
+        )
+        skip = data.get("skip")
+        return Case(
+            id=case_id,
+            suite=self.suite_name,
+            messages=tuple(messages),
+            assertions=tuple(specs),
+            hash=_case_hash(messages, specs, params, repeat, min_pass_rate),
+            tags=tuple(_merge_tags(scope.tags, data.get("tags", []))),
+            model=data.get("model", scope.model),
+            params=params,
+            repeat=repeat,
+            min_pass_rate=min_pass_rate,
+            line=raw_case.line,
+            skip=(skip if isinstance(skip, str) else "skipped in the case file") if skip else None,
+            description=data.get("description"),
+            metadata=data.get("metadata", {}),
+        )
+
+    @staticmethod
+    def _messages(
+        data: Mapping[str, Any],
+        prompt: str | None,
+        system: str | None,
+        variables: Mapping[str, Any],
+    ) -> list[Message]:
+        if "messages" in data:
+            messages: list[Message] = [
+                {"role": m["role"], "content": render(m["content"], variables)}
+                for m in data["messages"]
+            ]
+        elif prompt is not None:
+            messages = [{"role": "user", "content": render(prompt, variables)}]
+        else:
+            raise ValueError("missing prompt: give 'prompt' (or 'messages', or seed-style 'input')")
+        if system and not any(m["role"] == "system" for m in messages):
+            messages.insert(0, {"role": "system", "content": render(system, variables)})
+        return messages
+
+    def _assertion(
+        self,
+        item: Mapping[str, Any],
+        variables: Mapping[str, Any],
+        context: BuildContext,
+        fail: Any,
+    ) -> AssertionSpec:
+        ((name, args),) = item.items()
+        kind = self.types.get(name)
+        if kind is None:
+            hint = difflib.get_close_matches(name, list(self.types), n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            raise fail(
+                f"unknown assertion {name!r}{suggestion} (known: {', '.join(sorted(self.types))})"
+            )
+        try:
+            rendered = render_value(args, variables)
+        except UnknownVariable as exc:
+            raise fail(f"assertion {name!r}: {exc}") from None
+        try:
+            check = kind.build(rendered, context)
+        except AssertionSpecError as exc:
+            raise fail(f"assertion {name!r} {exc}") from None
+        return AssertionSpec(type=name, args=rendered, check=check)
+
+
+def _case_assertions(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The case's own assertions, with the seed's dictionary style translated."""
+    items: list[dict[str, Any]] = list(data.get("assert", []))
+    for seed_key, name in _SEED_ASSERTIONS:
+        if seed_key in data:
+            items.append({name: data[seed_key]})
+    if data.get("expected_format") == "json" and "schema" not in data:
+        items.append({"is_json": True})
+    return items
+
+
+def _merge_tags(*groups: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(tag for group in groups for tag in group))
+
+
+def _explicit_id(data: Mapping[str, Any]) -> str | None:
+    value = data.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _generated_id(prompt: Any, data: Mapping[str, Any]) -> str:
+    """A readable id that survives reordering: a slug of the prompt plus a content hash."""
+    source = prompt if isinstance(prompt, str) else json.dumps(data.get("messages"), sort_keys=True)
+    slug = _SLUG.sub("-", str(source).lower()).strip("-")[:40].rstrip("-") or "case"
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{slug}-{digest[:6]}"
+
+
+def _case_hash(
+    messages: Sequence[Message],
+    specs: Sequence[AssertionSpec],
+    params: Mapping[str, Any],
+    repeat: int,
+    min_pass_rate: float,
+) -> str:
+    payload = json.dumps(
+        [list(messages), [[s.type, s.args] for s in specs], params, repeat, min_pass_rate],
+        sort_keys=True,
+        default=str,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _resolve_include(target: str, including: Path, display: str, line: int | None) -> Path:
+    if target.startswith(LIBRARY_PREFIX):
+        name = target[len(LIBRARY_PREFIX) :]
+        root = Path(str(resources.files("llmtest").joinpath("library")))
+        for suffix in (".yaml", ".yml", ".jsonl", ".csv"):
+            candidate = root / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate.resolve()
+        available = sorted(
+            p.relative_to(root).with_suffix("").as_posix()
+            for p in root.rglob("*")
+            if p.suffix in (".yaml", ".yml", ".jsonl", ".csv")
+        )
+        raise CaseFileError(
+            display,
+            f"cannot include {target!r}: no built-in library of that name "
+            f"(available: {', '.join(LIBRARY_PREFIX + a for a in available)})",
+            line=line,
+            field="include",
+        )
+    candidate = including.parent / target
+    if not candidate.is_file():
+        raise CaseFileError(
+            display,
+            f"cannot include {target!r}: no such file {candidate}",
+            line=line,
+            field="include",
+        )
+    return candidate.resolve()
+
+
+def _include_name(path: Path) -> str:
+    name = path.name
+    for suffix in (".yaml", ".yml", ".jsonl", ".csv"):
+        name = name.removesuffix(suffix)
+    return name.removesuffix(".llm").removeprefix("test_")
+
+
+def _include_display(target: str, path: Path) -> str:
+    return target if target.startswith(LIBRARY_PREFIX) else path.as_posix()

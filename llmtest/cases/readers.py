@@ -1,0 +1,226 @@
+"""Read YAML, JSONL and CSV case files into plain data that remembers its line numbers."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from llmtest.errors import CaseFileError
+
+PathKey = tuple[str | int, ...]
+
+_YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class RawCase:
+    data: dict[str, Any]
+    lines: dict[PathKey, int]
+    line: int
+    column_prefix: PathKey = ()
+
+    def line_of(self, path: PathKey) -> int:
+        """The line of the deepest part of ``path`` we know, else the case's own line."""
+        full = (*self.column_prefix, *path)
+        for end in range(len(full), 0, -1):
+            if full[:end] in self.lines:
+                return self.lines[full[:end]]
+        return self.line
+
+
+@dataclass
+class RawSuite:
+    """A file's suite-level settings and its cases, still unvalidated."""
+
+    path: Path
+    settings: dict[str, Any]
+    cases: list[RawCase]
+    lines: dict[PathKey, int] = field(default_factory=dict)
+    is_document: bool = False
+
+    def line_of(self, path: PathKey) -> int | None:
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
+
+
+def read_suite(path: Path, display: str) -> RawSuite:
+    suffix = path.suffix.lower()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseFileError(display, f"cannot read case file: {exc}") from None
+    if suffix in (".yaml", ".yml"):
+        return _read_yaml(path, display, text)
+    if suffix == ".jsonl":
+        return _read_jsonl(path, display, text)
+    if suffix == ".csv":
+        return _read_csv(path, display, text)
+    raise CaseFileError(display, f"unsupported case file type {suffix!r} (yaml, jsonl or csv)")
+
+
+def _read_yaml(path: Path, display: str, text: str) -> RawSuite:
+    loader = _YamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise CaseFileError(display, f"invalid YAML: {problem}", line=line) from None
+    except yaml.YAMLError as exc:
+        raise CaseFileError(display, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    if data is None or node is None:
+        raise CaseFileError(display, "the file is empty; expected a mapping with 'cases'")
+    if isinstance(data, list):
+        data = {"cases": data}
+        lines: dict[PathKey, int] = {}
+        _record_lines(node, ("cases",), lines, display)
+    elif isinstance(data, dict):
+        lines = {}
+        _record_lines(node, (), lines, display)
+    else:
+        raise CaseFileError(
+            display,
+            f"expected a mapping with 'cases' at the top, got {type(data).__name__}",
+            line=1,
+        )
+    cases = data.get("cases")
+    raw_cases = []
+    if isinstance(cases, list):
+        for index, item in enumerate(cases):
+            line = lines.get(("cases", index), 1)
+            if isinstance(item, dict):
+                raw_cases.append(RawCase(item, lines, line, column_prefix=("cases", index)))
+    return RawSuite(path, data, raw_cases, lines, is_document=True)
+
+
+def _record_lines(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], display: str) -> None:
+    """Remember where each key and item starts, so errors can name a line."""
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise CaseFileError(
+                    display, f"duplicate key {key!r} (first at line {seen[key]})", line=line
+                )
+            seen[key] = line
+            lines[(*path, key)] = line
+            _record_lines(value_node, (*path, key), lines, display)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, (*path, index), lines, display)
+
+
+def _read_jsonl(path: Path, display: str, text: str) -> RawSuite:
+    settings: dict[str, Any] = {}
+    cases: list[RawCase] = []
+    no_lines: dict[PathKey, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("//"):
+            continue
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise CaseFileError(
+                display, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number
+            ) from None
+        if not isinstance(data, dict):
+            raise CaseFileError(
+                display, f"expected a JSON object per line, got {type(data).__name__}", line=number
+            )
+        if set(data) == {"suite"} and isinstance(data["suite"], dict):
+            if cases or settings:
+                raise CaseFileError(display, "the 'suite' line must come first", line=number)
+            settings = data["suite"]
+            continue
+        cases.append(RawCase(data, no_lines, number))
+    return RawSuite(path, settings, cases)
+
+
+_CSV_LIST_COLUMNS = {"tags"}
+_CSV_NUMBER_COLUMNS = {"repeat": int, "min_pass_rate": float}
+_CSV_CASE_COLUMNS = {
+    "id",
+    "prompt",
+    "input",
+    "system",
+    "model",
+    "description",
+    "skip",
+    "expected_contains",
+    "expected_not_contains",
+    "expected_format",
+}
+
+
+def _read_csv(path: Path, display: str, text: str) -> RawSuite:
+    reader = csv.DictReader(text.splitlines())
+    if not reader.fieldnames:
+        raise CaseFileError(display, "the CSV file has no header row", line=1)
+    cases: list[RawCase] = []
+    line = 1
+    for row in reader:
+        start = line + 1
+        line = reader.line_num
+        cases.append(_csv_case(row, display, start))
+    return RawSuite(path, {}, cases)
+
+
+def _csv_case(row: dict[str, Any], display: str, line: int) -> RawCase:
+    """One row: known columns become case fields, ``vars.x`` columns become vars, and any
+    other column is an assertion whose cell is its argument (JSON when it looks like JSON)."""
+    data: dict[str, Any] = {}
+    assertions: list[dict[str, Any]] = []
+    variables: dict[str, Any] = {}
+    for column, cell in row.items():
+        if column is None:
+            raise CaseFileError(
+                display, "the row has more cells than the header has columns", line=line
+            )
+        if cell is None or cell == "":
+            continue
+        name = column.strip()
+        if name in _CSV_LIST_COLUMNS:
+            data[name] = [t.strip() for t in cell.split(",") if t.strip()]
+        elif name in _CSV_NUMBER_COLUMNS:
+            try:
+                data[name] = _CSV_NUMBER_COLUMNS[name](cell)
+            except ValueError:
+                raise CaseFileError(
+                    display, f"column {name!r} expects a number, got {cell!r}", line=line
+                ) from None
+        elif name.startswith(("vars.", "var:")):
+            variables[name.split(".", 1)[-1].split(":", 1)[-1]] = cell
+        elif name in _CSV_CASE_COLUMNS:
+            data[name] = _cell_value(cell) if name.startswith("expected_") else cell
+        else:
+            assertions.append({name: _cell_value(cell)})
+    if variables:
+        data["vars"] = variables
+    if assertions:
+        data["assert"] = assertions
+    return RawCase(data, {}, line)
+
+
+def _cell_value(cell: str) -> Any:
+    text = cell.strip()
+    if text[:1] in "[{" or text in ("true", "false", "null"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return cell
+    return cell

@@ -1,0 +1,112 @@
+"""The published JSON Schema of case files, and the one-line messages its errors become."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from llmtest.cases.readers import PathKey
+
+
+@functools.cache
+def case_file_schema() -> dict[str, Any]:
+    """The schema as published (``llmtest schema`` prints it)."""
+    text = resources.files("llmtest.cases").joinpath("case-file.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@functools.cache
+def suite_validator() -> Draft202012Validator:
+    return Draft202012Validator(case_file_schema())
+
+
+@functools.cache
+def settings_validator() -> Draft202012Validator:
+    """Suite-level settings without cases: the header line of a JSONL file."""
+    schema = dict(case_file_schema())
+    schema["required"] = []
+    return Draft202012Validator(schema)
+
+
+@functools.cache
+def case_validator() -> Draft202012Validator:
+    schema = case_file_schema()
+    return Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/case"})
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    path: PathKey
+    message: str
+
+    @property
+    def field(self) -> str | None:
+        return format_path(self.path) or None
+
+
+def first_problem(validator: Draft202012Validator, data: Any) -> SchemaProblem | None:
+    error = best_match(validator.iter_errors(data))
+    if error is None:
+        return None
+    return SchemaProblem(tuple(error.absolute_path), _describe(error))
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(error: ValidationError) -> str:
+    """Say it the way a user would: which field is unknown, what type was expected."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        allowed = schema.get("properties", {})
+        extra = [k for k in error.instance if k not in allowed]
+        if extra:
+            hint = difflib.get_close_matches(str(extra[0]), list(allowed), n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            return f"unknown field {extra[0]!r}{suggestion}"
+    if error.validator == "type":
+        return f"expected {_type_name(error.validator_value)}, got {_short(error.instance)}"
+    if error.validator == "required":
+        return str(error.message)
+    if error.validator == "pattern" and error.absolute_path and error.absolute_path[-1] == "id":
+        return f"case id {error.instance!r} may not contain spaces, ':' or brackets"
+    if error.validator in ("minProperties", "maxProperties") and isinstance(
+        error.instance, Mapping
+    ):
+        return (
+            "each assertion is a mapping with exactly one key, the assertion's name "
+            f"(e.g. '- contains: [...]'), got {_short(error.instance)}"
+        )
+    return str(error.message)
+
+
+def _type_name(value: Any) -> str:
+    names: dict[str, str] = {
+        "array": "a list",
+        "object": "a mapping",
+        "string": "a string",
+        "integer": "an integer",
+        "number": "a number",
+        "boolean": "true or false",
+    }
+    if isinstance(value, list):
+        return " or ".join(names.get(str(v), str(v)) for v in value)
+    return names.get(value, str(value))
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

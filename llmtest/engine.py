@@ -1,0 +1,234 @@
+"""The asyncio engine: every model call of a run, concurrently, on one background loop.
+
+Front ends (the pytest plugin, ``llmtest run``) submit cases and get back
+``concurrent.futures.Future`` objects; the loop lives in its own thread so it never clashes
+with pytest-asyncio, Jupyter or the user's own event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import random
+import threading
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from llmtest.adapters.base import Adapter, Message, Request, Response
+from llmtest.cases.model import Case
+from llmtest.config import ModelConfig
+from llmtest.errors import LLMTestError, ModelCallError
+from llmtest.plugins import adapter_factory
+
+T = TypeVar("T")
+
+MAX_BACKOFF_S = 30.0
+MAX_RETRY_AFTER_S = 120.0
+TIMEOUT_GRACE_S = 5.0
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One model call of a case (a case with ``repeat: N`` has N), retries included."""
+
+    index: int
+    response: Response | None
+    error: str | None = None
+    retries: int = 0
+    elapsed_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Execution:
+    case: Case
+    model: ModelConfig
+    attempts: tuple[Attempt, ...]
+
+    @property
+    def errors(self) -> list[str]:
+        return [a.error for a in self.attempts if a.error is not None]
+
+
+@dataclass
+class EngineStats:
+    calls: int = 0
+    retries: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True)
+class RetryEvent:
+    """Told to listeners so a progress display can show that we are waiting, not hung."""
+
+    case_id: str
+    model: str
+    attempt: int
+    retry: int
+    delay_s: float
+    reason: str
+
+
+@dataclass
+class Engine:
+    """Runs model calls with bounded concurrency, retries with backoff, and timeouts.
+
+    ``concurrency`` bounds the number of calls in flight across all models. Adapters are
+    built once per model config, on the engine's loop.
+    """
+
+    concurrency: int = 16
+    on_retry: Callable[[RetryEvent], None] | None = None
+    stats: EngineStats = field(default_factory=EngineStats)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise LLMTestError(f"concurrency must be at least 1, got {self.concurrency}")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._semaphore: asyncio.Semaphore | None = None
+        self._adapters: dict[str, Adapter] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._loop is not None:
+                return
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.set_default_executor(
+                    concurrent.futures.ThreadPoolExecutor(
+                        max_workers=self.concurrency, thread_name_prefix="llmtest-call"
+                    )
+                )
+                self._semaphore = asyncio.Semaphore(self.concurrency)
+                ready.set()
+                loop.run_forever()
+
+            self._thread = threading.Thread(target=run, name="llmtest-engine", daemon=True)
+            self._thread.start()
+            ready.wait()
+            self._loop = loop
+
+    def run_coroutine(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        self.start()
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def submit(self, case: Case, model: ModelConfig) -> concurrent.futures.Future[Execution]:
+        """Start all attempts of ``case`` against ``model``; the future never raises for a
+        model failure: failures are recorded on the attempts."""
+        return self.run_coroutine(self._execute(case, model))
+
+    def complete(
+        self, model: ModelConfig, messages: Sequence[Message], params: dict[str, Any] | None = None
+    ) -> Response:
+        """A single call from synchronous code (the ``llm`` fixture), with retries."""
+        request = Request(messages=tuple(messages), params={**model.params, **(params or {})})
+        response, _ = self.run_coroutine(self._call(model, request, "llm", 0)).result()
+        return response
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Cancel what is still running, close adapters, stop the loop."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is None:
+            return
+
+        async def shutdown() -> None:
+            current = asyncio.current_task()
+            tasks = [t for t in asyncio.all_tasks() if t is not current]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for adapter in self._adapters.values():
+                with contextlib.suppress(Exception):
+                    await adapter.aclose()
+            self._adapters.clear()
+
+        with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout)
+        loop.close()
+
+    def _adapter(self, model: ModelConfig) -> Adapter:
+        adapter = self._adapters.get(model.name)
+        if adapter is None:
+            adapter = adapter_factory(model.adapter)(model)
+            self._adapters[model.name] = adapter
+        return adapter
+
+    async def _execute(self, case: Case, model: ModelConfig) -> Execution:
+        request = Request(
+            messages=case.messages,
+            params={**model.params, **case.params},
+            metadata={"suite": case.suite, "case_id": case.id, "tags": case.tags},
+        )
+        calls = [self._attempt(model, request, case.id, i) for i in range(case.repeat)]
+        attempts = await asyncio.gather(*calls)
+        return Execution(case=case, model=model, attempts=tuple(attempts))
+
+    async def _attempt(
+        self, model: ModelConfig, request: Request, case_id: str, index: int
+    ) -> Attempt:
+        started = time.perf_counter()
+        try:
+            response, retries = await self._call(model, request, case_id, index)
+        except ModelCallError as exc:
+            self.stats.errors += 1
+            elapsed = (time.perf_counter() - started) * 1000
+            return Attempt(index, None, str(exc), exc.retries, elapsed)
+        return Attempt(index, response, None, retries, (time.perf_counter() - started) * 1000)
+
+    async def _call(
+        self, model: ModelConfig, request: Request, case_id: str, index: int
+    ) -> tuple[Response, int]:
+        """One answer, retried while the failure is retryable and retries remain."""
+        assert self._semaphore is not None
+        try:
+            adapter = self._adapter(model)
+        except LLMTestError as exc:
+            raise ModelCallError(str(exc)) from None
+        retry = 0
+        while True:
+            async with self._semaphore:
+                self.stats.calls += 1
+                try:
+                    response = await asyncio.wait_for(
+                        adapter.complete(request), model.timeout_s + TIMEOUT_GRACE_S
+                    )
+                    return response, retry
+                except ModelCallError as exc:
+                    error = exc
+                except TimeoutError:
+                    error = ModelCallError(
+                        f"{model.name}: no answer within {model.timeout_s:g}s", retryable=True
+                    )
+                except Exception as exc:
+                    error = ModelCallError(f"{model.name}: {type(exc).__name__}: {exc}")
+            if not error.retryable or retry >= model.max_retries:
+                if retry:
+                    final = ModelCallError(f"{error} (gave up after {retry} retries)")
+                    final.retries = retry
+                    raise final from None
+                raise error
+            retry += 1
+            self.stats.retries += 1
+            delay = _backoff(retry, error.retry_after)
+            if self.on_retry is not None:
+                self.on_retry(RetryEvent(case_id, model.name, index, retry, delay, str(error)))
+            await asyncio.sleep(delay)
+
+
+def _backoff(retry: int, retry_after: float | None) -> float:
+    """Exponential backoff with full jitter, unless the provider said how long to wait."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), MAX_RETRY_AFTER_S)
+    return random.uniform(0, min(MAX_BACKOFF_S, 0.5 * 2 ** (retry - 1)))

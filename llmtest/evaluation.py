@@ -1,0 +1,113 @@
+"""From an execution (the model's answers) to a verdict: assertions run here, not in the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmtest.assertions.base import AssertionResult
+from llmtest.engine import Attempt, Execution
+from llmtest.errors import LLMTestError
+from llmtest.results.record import CaseResult, Status
+
+OUTPUT_EXCERPT = 400
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """A case's verdict over all its attempts."""
+
+    execution: Execution
+    results: tuple[CaseResult, ...]
+
+    @property
+    def status(self) -> Status:
+        if any(r.status == "error" for r in self.results):
+            return "error"
+        return "pass" if self.pass_rate >= self.execution.case.min_pass_rate else "fail"
+
+    @property
+    def pass_rate(self) -> float:
+        if not self.results:
+            return 0.0
+        return sum(r.status == "pass" for r in self.results) / len(self.results)
+
+    def explain(self) -> str:
+        """What a developer reads when the case fails: every broken assertion and the output."""
+        case = self.execution.case
+        lines: list[str] = []
+        if case.repeat > 1:
+            passed = sum(r.status == "pass" for r in self.results)
+            lines.append(
+                f"pass rate {passed}/{len(self.results)} = {self.pass_rate:.2f}, "
+                f"needed {case.min_pass_rate:.2f} (model {self.execution.model.name})"
+            )
+        for result in self.results:
+            if result.status == "error":
+                lines.append(_prefix(result, case.repeat) + f"error: {result.error}")
+                continue
+            failed = [a for a in result.assertions if not a.passed]
+            if not failed:
+                continue
+            if case.repeat == 1:
+                lines.append(
+                    f"{len(failed)} of {len(result.assertions)} assertions failed "
+                    f"(model {self.execution.model.name})"
+                )
+            else:
+                lines.append(_prefix(result, case.repeat) + f"{len(failed)} assertion(s) failed")
+            lines.extend(f"  {a.type}: {a.message}" for a in failed)
+            lines.append(f"  output: {_excerpt(result.output)}")
+        return "\n".join(lines)
+
+
+def _prefix(result: CaseResult, repeat: int) -> str:
+    return f"attempt {result.attempt + 1}: " if repeat > 1 else ""
+
+
+def _excerpt(text: str | None) -> str:
+    if text is None:
+        return "(none)"
+    if len(text) > OUTPUT_EXCERPT:
+        return repr(text[:OUTPUT_EXCERPT]) + f" … ({len(text)} characters)"
+    return repr(text)
+
+
+def evaluate(execution: Execution, run_id: str = "") -> CaseOutcome:
+    """Run every assertion on every attempt's answer."""
+    results = tuple(_evaluate_attempt(execution, attempt, run_id) for attempt in execution.attempts)
+    return CaseOutcome(execution, results)
+
+
+def _evaluate_attempt(execution: Execution, attempt: Attempt, run_id: str) -> CaseResult:
+    case, model = execution.case, execution.model
+    response = attempt.response
+    assertions: list[AssertionResult] = []
+    status: Status
+    if response is None:
+        status = "error"
+    else:
+        for spec in case.assertions:
+            try:
+                assertions.append(spec.check(response))
+            except LLMTestError as exc:
+                assertions.append(AssertionResult(spec.type, False, None, str(exc)))
+        status = "pass" if all(a.passed for a in assertions) else "fail"
+    return CaseResult(
+        run_id=run_id,
+        suite=case.suite,
+        case_id=case.id,
+        case_hash=case.hash,
+        model=model.name,
+        attempt=attempt.index,
+        status=status,
+        assertions=tuple(assertions),
+        output=response.text if response else None,
+        latency_ms=response.latency_ms if response else None,
+        input_tokens=response.usage.input_tokens if response else None,
+        output_tokens=response.usage.output_tokens if response else None,
+        cost_usd=response.cost_usd if response else None,
+        tags=case.tags,
+        error=attempt.error,
+        retries=attempt.retries,
+        provider_model=response.model if response else None,
+    )

@@ -1,0 +1,113 @@
+"""Options shared by both front ends: ``pytest --llm-X`` and ``llmtest run --X`` mean the same.
+
+Each option has a command-line flag and an ini/pyproject twin, one parser and one default,
+so the two front ends cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from llmtest.errors import ConfigError
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise ConfigError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise ConfigError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = positive_int("1" if text == "0" else text)
+    return 0 if text == "0" else value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ConfigError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise ConfigError(f"expected a number above 0, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Option:
+    """``name`` is the CLI flag without dashes; pytest prefixes it with ``llm-``."""
+
+    name: str
+    help: str
+    parse: Callable[[str], Any] = str
+    default: Any = None
+    metavar: str | None = None
+
+    @property
+    def pytest_flag(self) -> str:
+        return f"--llm-{self.name}"
+
+    @property
+    def cli_flag(self) -> str:
+        return f"--{self.name}"
+
+    @property
+    def dest(self) -> str:
+        return "llm_" + self.name.replace("-", "_")
+
+    @property
+    def ini(self) -> str:
+        return "llmtest_" + self.name.replace("-", "_")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "model",
+        "model to run the cases against: an alias from [tool.llmtest.models] or a spec such as "
+        "openai:gpt-4o-mini, anthropic:claude-sonnet-4-5, callable:pkg.mod:fn, echo: "
+        "(overrides the suite's own model)",
+        metavar="SPEC",
+    ),
+    Option(
+        "concurrency",
+        "how many model calls may be in flight at once (default 16)",
+        positive_int,
+        16,
+        "N",
+    ),
+    Option(
+        "timeout",
+        "seconds to wait for one model answer before retrying (default: the model's timeout_s, 60)",
+        positive_float,
+        None,
+        "SECONDS",
+    ),
+    Option(
+        "max-retries",
+        "retries of a call that failed with 429, 5xx, a timeout or a dropped connection "
+        "(default: the model's max_retries, 2)",
+        non_negative_int,
+        None,
+        "N",
+    ),
+)
+
+OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def resolve(name: str, cli_value: Any, ini_value: Any) -> Any:
+    """Command line first, then the ini/pyproject value, then the default; parsed once."""
+    option = OPTIONS_BY_NAME[name]
+    if cli_value is not None:
+        return cli_value
+    if ini_value not in (None, "", []):
+        try:
+            return option.parse(str(ini_value))
+        except ConfigError as exc:
+            raise ConfigError(f"{option.ini}: {exc}") from None
+    return option.default

@@ -1,0 +1,62 @@
+"""The result record: one per case attempt, the contract other tools read (DESIGN.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from llmtest.assertions.base import AssertionResult
+
+Status = Literal["pass", "fail", "error", "skip"]
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One attempt of one case against one model. Field names follow the JSONL contract;
+    extend, never rename."""
+
+    run_id: str
+    suite: str
+    case_id: str
+    case_hash: str
+    model: str
+    attempt: int
+    status: Status
+    assertions: Sequence[AssertionResult]
+    output: str | None
+    latency_ms: float | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
+    tags: Sequence[str]
+    error: str | None
+    retries: int = 0
+    provider_model: str | None = None
+
+    @property
+    def score(self) -> float | None:
+        """The mean of the assertions' scores, where they have one."""
+        scores = [a.score for a in self.assertions if a.score is not None]
+        return sum(scores) / len(scores) if scores else None
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "type": "case",
+            "run_id": self.run_id,
+            "suite": self.suite,
+            "case_id": self.case_id,
+            "case_hash": self.case_hash,
+            "model": self.model,
+            "provider_model": self.provider_model,
+            "attempt": self.attempt,
+            "status": self.status,
+            "assertions": [a.to_record() for a in self.assertions],
+            "output": self.output,
+            "latency_ms": self.latency_ms,
+            "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
+            "cost_usd": self.cost_usd,
+            "tags": list(self.tags),
+            "error": self.error,
+            "retries": self.retries,
+        }

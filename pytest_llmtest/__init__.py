@@ -1,0 +1,1 @@
+"""The pytest plugin of llmtest: thin glue over the ``llmtest`` library."""

@@ -1,0 +1,144 @@
+"""Case files as pytest collectors and cases as pytest items (pytest's YAML-example shape)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from llmtest.cases import Case, load_suite
+from llmtest.errors import ConfigError, LLMTestError
+from llmtest.evaluation import CaseOutcome, evaluate
+from pytest_llmtest.state import LLMSession, session_key
+
+TAG_MARKER_HELP = "llmtest case tag (from a case file)"
+
+
+class ModelCallFailed(Exception):
+    """The model gave no answer: reported as a pytest *error*, never as a failure."""
+
+
+class CaseFailed(Exception):
+    """The model answered and broke an assertion: a pytest *failure*."""
+
+    def __init__(self, outcome: CaseOutcome) -> None:
+        super().__init__(outcome.explain())
+        self.outcome = outcome
+
+
+class LLMCaseFile(pytest.File):
+    def collect(self) -> Iterator[LLMCaseItem]:
+        state = self.config.stash[session_key]
+        display = (
+            self.path.relative_to(self.config.rootpath).as_posix()
+            if self.path.is_relative_to(self.config.rootpath)
+            else self.path.as_posix()
+        )
+        try:
+            suite = load_suite(self.path, display)
+            if state.cli_model is None:
+                _check_models(state, suite.cases)
+        except LLMTestError as exc:
+            raise self.CollectError(str(exc)) from None
+        for case in suite.cases:
+            item = LLMCaseItem.from_parent(self, name=case.id, case=case)
+            item.add_marker("llmtest")
+            for tag in case.tags:
+                if tag not in state.registered_markers:
+                    self.config.addinivalue_line("markers", f"{tag}: {TAG_MARKER_HELP}")
+                    state.registered_markers.add(tag)
+                item.add_marker(tag)
+            yield item
+
+
+def _check_models(state: LLMSession, cases: tuple[Case, ...]) -> None:
+    """An unknown alias in a case file is that file's collection error."""
+    checked: set[str] = set()
+    for case in cases:
+        spec = case.model
+        if spec is None or spec in checked:
+            continue
+        checked.add(spec)
+        try:
+            state.model(spec)
+        except ConfigError as exc:
+            where = f"{case.suite}:{case.line}" if case.line else case.suite
+            raise ConfigError(f"{where}: case {case.id!r}: field 'model': {exc}") from None
+
+
+class LLMCaseItem(pytest.Item):
+    """Setup waits for the model's answers (a failure to answer is an error); the call
+    phase only evaluates assertions."""
+
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.outcome: CaseOutcome | None = None
+
+    @property
+    def state(self) -> LLMSession:
+        return self.config.stash[session_key]
+
+    def setup(self) -> None:
+        if self.case.skip:
+            pytest.skip(self.case.skip)
+        try:
+            self.state.model_for(self.case)
+        except ConfigError as exc:
+            raise ModelCallFailed(str(exc)) from None
+        future = self.state.submit(self.nodeid, self.case)
+        assert future is not None
+        self.execution = future.result()
+        errors = self.execution.errors
+        if errors:
+            self.outcome = evaluate(self.execution)
+            self.state.outcomes[self.nodeid] = self.outcome
+            self._record_properties()
+            unique = list(dict.fromkeys(errors))
+            detail = unique[0] if len(unique) == 1 else "\n".join(f"- {e}" for e in unique)
+            count = (
+                f"{len(errors)} of {len(self.execution.attempts)} calls failed: "
+                if len(self.execution.attempts) > 1
+                else ""
+            )
+            raise ModelCallFailed(
+                f"model {self.execution.model.name} gave no answer: {count}{detail}"
+            )
+
+    def runtest(self) -> None:
+        self.outcome = evaluate(self.execution)
+        self.state.outcomes[self.nodeid] = self.outcome
+        self._record_properties()
+        if self.outcome.status != "pass":
+            raise CaseFailed(self.outcome)
+
+    def _record_properties(self) -> None:
+        assert self.outcome is not None
+        results = self.outcome.results
+        self.user_properties.append(("llm_model", self.outcome.execution.model.name))
+        self.user_properties.append(("llm_case_hash", self.case.hash))
+        self.user_properties.append(("llm_status", self.outcome.status))
+        latencies = [r.latency_ms for r in results if r.latency_ms is not None]
+        if latencies:
+            self.user_properties.append(
+                ("llm_latency_ms", round(sum(latencies) / len(latencies), 1))
+            )
+        scores = [r.score for r in results if r.score is not None]
+        if scores:
+            self.user_properties.append(("llm_score", round(sum(scores) / len(scores), 4)))
+        tokens = sum((r.input_tokens or 0) + (r.output_tokens or 0) for r in results)
+        self.user_properties.append(("llm_tokens", tokens))
+        self.user_properties.append(("llm_calls", len(results)))
+        self.user_properties.append(("llm_retries", sum(r.retries for r in results)))
+        if self.case.repeat > 1:
+            self.user_properties.append(("llm_pass_rate", round(self.outcome.pass_rate, 4)))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, (CaseFailed, ModelCallFailed)):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo, style=style))
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        line = self.case.line - 1 if self.case.line else None
+        return self.path, line, f"{self.case.suite}::{self.case.id}"

@@ -1,0 +1,105 @@
+"""pytest hooks: options, collection of case files, pre-submission of model calls, summary."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmtest.options import OPTIONS
+from pytest_llmtest.fixtures import llm
+from pytest_llmtest.items import LLMCaseFile, LLMCaseItem
+from pytest_llmtest.state import LLMSession, session_key
+from pytest_llmtest.summary import RunSummary
+
+__all__ = ["llm"]
+
+DEFAULT_FILE_PATTERNS = ["test_*.llm.yaml", "test_*.llm.yml", "test_*.llm.jsonl", "test_*.llm.csv"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llmtest", "LLM regression tests (llmtest)")
+    for option in OPTIONS:
+        group.addoption(
+            option.pytest_flag,
+            dest=option.dest,
+            type=option.parse,
+            default=None,
+            metavar=option.metavar,
+            help=option.help,
+        )
+        parser.addini(option.ini, help=option.help, default=None)
+    parser.addini(
+        "llmtest_files",
+        type="linelist",
+        default=DEFAULT_FILE_PATTERNS,
+        help="glob patterns of case files to collect (default: test_*.llm.yaml/yml/jsonl/csv)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "llmtest: a case from an llmtest case file")
+    config.stash[session_key] = LLMSession(config)
+    if not _is_xdist_worker(config):
+        config.pluginmanager.register(RunSummary(), "llmtest-summary")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> LLMCaseFile | None:
+    patterns = parent.config.getini("llmtest_files")
+    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
+        return LLMCaseFile.from_parent(parent, path=file_path)
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Start every selected case's model calls before the first item runs."""
+    if session.config.option.collectonly or _is_xdist_worker(session.config):
+        return
+    state = session.config.stash[session_key]
+    for item in session.items:
+        if isinstance(item, LLMCaseItem) and not item.case.skip:
+            state.submit(item.nodeid, item.case)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Under xdist each worker only learns its items as they are scheduled: start the
+    calls of everything already queued for this worker."""
+    if not _is_xdist_worker(item.config):
+        return
+    state = item.config.stash[session_key]
+    for queued in (item, nextitem, *_xdist_queued_items(item)):
+        if isinstance(queued, LLMCaseItem) and not queued.case.skip:
+            state.submit(queued.nodeid, queued.case)
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _xdist_queued_items(item: pytest.Item) -> list[pytest.Item]:
+    """The items pytest-xdist has queued on this worker (best effort: its internals)."""
+    session = item.session
+    for plugin in item.config.pluginmanager.get_plugins():
+        queue = getattr(plugin, "torun", None)
+        if queue is None or not hasattr(queue, "lock"):
+            continue
+        try:
+            with queue.lock() as indices:
+                queued = [i for i in indices if isinstance(i, int)]
+        except Exception:
+            return []
+        return [session.items[i] for i in queued if i < len(session.items)]
+    return []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, Any, None]:
+    yield
+    state = session.config.stash.get(session_key, None)
+    if state is not None:
+        state.close()

@@ -1,0 +1,43 @@
+"""The ``llmtest summary`` section at the end of a pytest run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+class RunSummary:
+    """Gathers each case's figures from its report's ``user_properties``; reports travel from
+    xdist workers to the controller, so the controller alone prints a complete summary."""
+
+    def __init__(self) -> None:
+        self.cases: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        properties = dict(report.user_properties)
+        if "llm_status" in properties and (report.when == "call" or report.failed):
+            self.cases.append(properties)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.cases:
+            terminalreporter.write_sep("-", "llmtest summary")
+            terminalreporter.write_line(summary_line(self.cases))
+
+
+def summary_line(cases: list[dict[str, Any]]) -> str:
+    counts = {s: sum(c["llm_status"] == s for c in cases) for s in ("pass", "fail", "error")}
+    models = sorted({str(c["llm_model"]) for c in cases})
+    latencies = sorted(float(c["llm_latency_ms"]) for c in cases if "llm_latency_ms" in c)
+    line = (
+        f"{len(cases)} cases on {', '.join(models)}: {counts['pass']} passed, "
+        f"{counts['fail']} failed, {counts['error']} errors; "
+        f"{sum(int(c.get('llm_calls', 0)) for c in cases)} calls, "
+        f"{sum(int(c.get('llm_retries', 0)) for c in cases)} retries, "
+        f"{sum(int(c.get('llm_tokens', 0)) for c in cases)} tokens"
+    )
+    if latencies:
+        p50 = latencies[len(latencies) // 2]
+        p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+        line += f"; latency p50 {p50:.0f} ms, p95 {p95:.0f} ms"
+    return line

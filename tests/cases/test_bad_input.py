@@ -1,0 +1,261 @@
+"""Every bad case file gets one line naming the file, the line, the case and the field."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from llmtest.cases import load_suite
+from llmtest.errors import CaseFileError
+
+
+def load_error(tmp_path: Path, text: str, name: str = "test_bad.llm.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    with pytest.raises(CaseFileError) as excinfo:
+        load_suite(path, name)
+    return str(excinfo.value)
+
+
+def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        cases:
+          - id: a
+            prompt: "unterminated
+          - id: b
+    """,
+    )
+    assert message.startswith("test_bad.llm.yaml:")
+    assert "invalid YAML" in message
+
+
+def test_unknown_assertion_name_suggests_the_closest(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        cases:
+          - id: refund-window
+            prompt: hi
+            assert:
+              - containz: ["30 days"]
+    """,
+    )
+    assert message.startswith(
+        "test_bad.llm.yaml:5: case 'refund-window': unknown assertion 'containz'; "
+        "did you mean 'contains'?"
+    )
+
+
+def test_wrong_argument_type(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        cases:
+          - id: refund-window
+            prompt: How long do I have to return an item?
+            assert:
+              - contains: 5
+    """,
+    )
+    assert message.startswith("test_bad.llm.yaml:5: case 'refund-window': assertion 'contains' ")
+    assert "got 5" in message
+
+
+def test_invalid_regex(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        cases:
+          - id: r
+            prompt: hi
+            assert:
+              - regex: "(unclosed"
+    """,
+    )
+    assert message.startswith("test_bad.llm.yaml:5: case 'r': assertion 'regex' ")
+    assert "(unclosed" in message
+
+
+def test_invalid_json_schema(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        cases:
+          - id: order
+            prompt: hi
+            assert:
+              - json_schema: {type: 12}
+    """,
+    )
+    assert message.startswith("test_bad.llm.yaml:5: case 'order': assertion 'json_schema' ")
+
+
+def test_missing_prompt(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        cases:
+          - id: empty
+            assert:
+              - contains: ["x"]
+    """,
+    )
+    assert message == (
+        "test_bad.llm.yaml:2: case 'empty': field 'prompt': "
+        "missing prompt: give 'prompt' (or 'messages', or seed-style 'input')"
+    )
+
+
+def test_duplicate_case_ids(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        cases:
+          - id: same
+            prompt: one
+          - id: same
+            prompt: two
+    """,
+    )
+    assert message == (
+        "test_bad.llm.yaml:4: case 'same': field 'id': duplicate case id (first defined at line 2)"
+    )
+
+
+def test_missing_include(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        include:
+          - other.llm.yaml
+        cases: []
+    """,
+    )
+    assert message.startswith(
+        "test_bad.llm.yaml:2: field 'include': cannot include 'other.llm.yaml': no such file"
+    )
+
+
+def test_unknown_builtin_library_lists_the_available_ones(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        include: ["llmtest:adversarial/nope"]
+        cases: []
+    """,
+    )
+    assert "no built-in library of that name" in message
+    assert "llmtest:adversarial/prompt-injection" in message
+
+
+def test_unknown_variable(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        vars: {name: Ann}
+        cases:
+          - id: greet
+            prompt: "Say hello to {{nmae}}"
+    """,
+    )
+    assert message == (
+        "test_bad.llm.yaml:3: case 'greet': field 'prompt': "
+        "unknown variable '{{nmae}}' (vars: name, system)"
+    )
+
+
+def test_unknown_field_suggests_the_closest(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        cases:
+          - id: typo
+            promt: hi
+    """,
+    )
+    assert message == (
+        "test_bad.llm.yaml:3: case 'typo': field 'promt': unknown field 'promt'; "
+        "did you mean 'prompt'?"
+    )
+
+
+def test_wrong_type_of_a_case_field(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        cases:
+          - id: tagged
+            prompt: hi
+            tags: critical
+    """,
+    )
+    assert message == (
+        "test_bad.llm.yaml:4: case 'tagged': field 'tags': expected a list, got 'critical'"
+    )
+
+
+def test_assertion_written_as_a_mapping_of_two(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        cases:
+          - id: two
+            prompt: hi
+            assert:
+              - {contains: a, regex: b}
+    """,
+    )
+    assert message.startswith("test_bad.llm.yaml:5: case 'two': field 'assert[0]': each assertion")
+
+
+def test_duplicate_yaml_key(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        cases:
+          - id: a
+            prompt: one
+            prompt: two
+    """,
+    )
+    assert message == "test_bad.llm.yaml:4: duplicate key 'prompt' (first at line 3)"
+
+
+def test_jsonl_bad_json_names_the_line(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path, '{"input": "ok"}\n{"input": "broken",}\n', name="test_lib.llm.jsonl"
+    )
+    assert message.startswith("test_lib.llm.jsonl:2: invalid JSON: ")
+
+
+def test_jsonl_wrong_type_names_line_case_and_field(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        '{"id": "a", "input": "ok"}\n{"id": "b", "input": "x", "expected_contains": 5}\n',
+        name="test_lib.llm.jsonl",
+    )
+    assert message == (
+        "test_lib.llm.jsonl:2: case 'b': field 'expected_contains': "
+        "expected a string or a list, got 5"
+    )
+
+
+def test_csv_unknown_assertion_column(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "id,prompt,containz\na,hello,x\n", name="test_lib.llm.csv")
+    assert message.startswith("test_lib.llm.csv:2: case 'a': unknown assertion 'containz'")
+
+
+def test_include_cycle(tmp_path: Path) -> None:
+    (tmp_path / "b.llm.yaml").write_text("include: [test_bad.llm.yaml]\ncases: []\n")
+    message = load_error(
+        tmp_path,
+        """
+        include: [b.llm.yaml]
+        cases: []
+    """,
+    )
+    assert "includes itself (a cycle)" in message

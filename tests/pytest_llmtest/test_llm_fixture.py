@@ -1,0 +1,74 @@
+"""Plain Python tests get the configured model through the ``llm`` fixture."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+
+def test_llm_fixture_completes_a_prompt(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        textwrap.dedent("""
+        from llmtest import assert_contains
+
+        def test_refund(llm):
+            response = llm.complete("Items can be returned within 30 days.")
+            assert_contains(response, ["30 days"])
+            assert response.latency_ms is not None
+            assert response.usage.output_tokens == 7
+    """)
+    )
+    pytester.runpytest("--llm-model", "echo:").assert_outcomes(passed=1)
+
+
+def test_llm_fixture_takes_messages_and_params(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        app=textwrap.dedent("""
+        def answer(messages):
+            return " | ".join(m["role"] + ":" + m["content"] for m in messages)
+    """)
+    )
+    pytester.makepyfile(
+        test_chat=textwrap.dedent("""
+        def test_chat(llm):
+            response = llm.complete([{"role": "user", "content": "hi"}], system="Be brief.")
+            assert response.text == "system:Be brief. | user:hi"
+    """)
+    )
+    pytester.runpytest("--llm-model", "callable:app:answer").assert_outcomes(passed=1)
+
+
+def test_assert_functions_fail_with_the_same_message_as_case_files(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        textwrap.dedent("""
+        from llmtest import assert_contains
+
+        def test_shipping(llm):
+            assert_contains(llm.complete("We ship worldwide."), ["2 business days"])
+    """)
+    )
+    result = pytester.runpytest("--llm-model", "echo:")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E   llmtest.errors.LLMAssertionError: *2 business days*"])
+
+
+def test_llm_fixture_without_a_model_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(llm):\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*no model configured*"])
+
+
+def test_llm_fixture_model_error_fails_the_test_with_the_provider_message(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(app="def answer(prompt):\n    raise ValueError('quota exceeded')\n")
+    pytester.makepyfile(test_x="def test_x(llm):\n    llm.complete('hi')\n")
+    result = pytester.runpytest("--llm-model", "callable:app:answer")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*gave no answer: callable 'app:answer' raised ValueError: quota exceeded*"]
+    )
