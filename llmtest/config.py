@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,8 @@ GENERATION_PARAMS = ("temperature", "max_tokens", "top_p", "seed", "stop")
 class ModelConfig:
     """Everything an adapter needs to talk to one model; picklable, so xdist can ship it.
 
-    ``options`` holds adapter-specific settings (``input`` for callables, ``model_path``
+    ``root`` is the project folder (where pyproject.toml is): relative paths and the user's
+    own modules are found from there. ``options`` holds adapter-specific settings (``input`` for callables, ``model_path``
     for local models, prices, …). API keys are never stored here: adapters read them from
     the environment variable ``api_key_env`` names, or the SDK's own default.
     """
@@ -44,6 +45,7 @@ class ModelConfig:
     timeout_s: float = 60.0
     max_retries: int = 2
     options: Mapping[str, Any] = field(default_factory=dict)
+    root: str | None = None
 
     def redacted(self) -> dict[str, Any]:
         """The config as a plain dict fit for results and reports: no secret values."""
@@ -69,8 +71,10 @@ class ProjectConfig:
 
     def resolve_model(self, spec: str) -> ModelConfig:
         """An alias from ``[tool.llmtest.models]`` or a spec string like ``openai:gpt-4o``."""
+        root = str(self.path.parent) if self.path else None
         if spec in self.models:
-            return model_from_table(spec, self.models[spec], where=self._where(spec))
+            model = model_from_table(spec, self.models[spec], where=self._where(spec))
+            return replace(model, root=root)
         if ":" not in spec:
             known = ", ".join(sorted(self.models)) or "none defined"
             raise ConfigError(
@@ -78,7 +82,7 @@ class ProjectConfig:
                 "and not a spec string such as 'openai:gpt-4o-mini' or 'echo:'"
             )
         adapter, _, model = spec.partition(":")
-        return ModelConfig(name=spec, adapter=adapter, model=model)
+        return ModelConfig(name=spec, adapter=adapter, model=model, root=root)
 
     def _where(self, alias: str) -> str:
         return f"{self.path}: [tool.llmtest.models.{alias}]" if self.path else alias

@@ -15,8 +15,12 @@ from pytest_llmtest.state import LLMSession, session_key
 TAG_MARKER_HELP = "llmtest case tag (from a case file)"
 
 
-class ModelCallFailed(Exception):
-    """The model gave no answer: reported as a pytest *error*, never as a failure."""
+class ModelCallFailed(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+    """The model gave no answer. Raised during setup, so pytest reports an *error*, never a
+    failure; ``pytrace=False`` keeps our internals out of the report."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, pytrace=False)
 
 
 class CaseFailed(Exception):

@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import os
+import sys
 import time
 import typing
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 from llmtest.adapters.base import Request, Response, Usage
@@ -22,15 +25,17 @@ from llmtest.errors import ConfigError, ModelCallError
 _INPUT_KINDS = ("prompt", "messages", "request")
 
 
-def import_target(target: str) -> Callable[..., Any]:
-    """Import ``package.module:function`` (or ``package.module.function``)."""
+def import_target(target: str, root: str | None = None) -> Callable[..., Any]:
+    """Import ``package.module:function`` (or ``package.module.function``); a module that
+    is not installed is looked for in the project folder and the working directory, as
+    ``python -m`` would."""
     module_name, sep, attr = target.partition(":")
     if not sep:
         module_name, _, attr = target.rpartition(".")
     if not module_name or not attr:
         raise ConfigError(f"callable target {target!r} must look like 'package.module:function'")
     try:
-        module = importlib.import_module(module_name)
+        module = _import_module(module_name, [p for p in (root, os.getcwd()) if p])
     except ImportError as exc:
         raise ConfigError(f"cannot import {module_name!r} for callable {target!r}: {exc}") from None
     obj: Any = module
@@ -41,6 +46,19 @@ def import_target(target: str) -> Callable[..., Any]:
     if not callable(obj):
         raise ConfigError(f"callable target {target!r} is not callable")
     return typing.cast(Callable[..., Any], obj)
+
+
+def _import_module(name: str, folders: list[str]) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name.partition(".")[0]:
+            raise
+        missing = [folder for folder in folders if folder not in sys.path]
+        if not missing:
+            raise
+        sys.path[:0] = missing
+        return importlib.import_module(name)
 
 
 def _input_kind(fn: Callable[..., Any], configured: object) -> str:
@@ -72,7 +90,7 @@ class CallableAdapter:
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.fn = import_target(config.model)
+        self.fn = import_target(config.model, config.root)
         self.input = _input_kind(self.fn, config.options.get("input"))
         self.is_async = inspect.iscoroutinefunction(self.fn) or inspect.iscoroutinefunction(
             type(self.fn).__call__

@@ -57,7 +57,11 @@ def first_problem(validator: Draft202012Validator, data: Any) -> SchemaProblem |
     error = best_match(validator.iter_errors(data))
     if error is None:
         return None
-    return SchemaProblem(tuple(error.absolute_path), _describe(error))
+    path: PathKey = tuple(error.absolute_path)
+    unknown = _unknown_fields(error)
+    if unknown:
+        path = (*path, unknown[0])
+    return SchemaProblem(path, _describe(error))
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -69,14 +73,12 @@ def format_path(path: Iterable[str | int]) -> str:
 
 def _describe(error: ValidationError) -> str:
     """Say it the way a user would: which field is unknown, what type was expected."""
-    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
-        schema = error.schema if isinstance(error.schema, Mapping) else {}
-        allowed = schema.get("properties", {})
-        extra = [k for k in error.instance if k not in allowed]
-        if extra:
-            hint = difflib.get_close_matches(str(extra[0]), list(allowed), n=1)
-            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-            return f"unknown field {extra[0]!r}{suggestion}"
+    extra = _unknown_fields(error)
+    if extra:
+        allowed = _allowed_fields(error)
+        hint = difflib.get_close_matches(extra[0], allowed, n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        return f"unknown field {extra[0]!r}{suggestion}"
     if error.validator == "type":
         return f"expected {_type_name(error.validator_value)}, got {_short(error.instance)}"
     if error.validator == "required":
@@ -91,6 +93,18 @@ def _describe(error: ValidationError) -> str:
             f"(e.g. '- contains: [...]'), got {_short(error.instance)}"
         )
     return str(error.message)
+
+
+def _allowed_fields(error: ValidationError) -> list[str]:
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    return [str(k) for k in schema.get("properties", {})]
+
+
+def _unknown_fields(error: ValidationError) -> list[str]:
+    if error.validator != "additionalProperties" or not isinstance(error.instance, Mapping):
+        return []
+    allowed = set(_allowed_fields(error))
+    return [str(k) for k in error.instance if k not in allowed]
 
 
 def _type_name(value: Any) -> str:

@@ -163,7 +163,7 @@ def test_unknown_variable(tmp_path: Path) -> None:
     """,
     )
     assert message == (
-        "test_bad.llm.yaml:3: case 'greet': field 'prompt': "
+        "test_bad.llm.yaml:4: case 'greet': field 'prompt': "
         "unknown variable '{{nmae}}' (vars: name, system)"
     )
 

@@ -39,7 +39,7 @@ def test_plugin_is_inert_without_case_files(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_plain(): pass")
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
-    assert "llmtest" not in result.stdout.str()
+    assert "llmtest summary" not in result.stdout.str()
 
 
 def test_collect_only_does_not_import_provider_sdks(pytester: pytest.Pytester) -> None:

@@ -29,7 +29,8 @@ def test_x_stops_at_the_first_failure(support_suite: pytest.Pytester) -> None:
 def test_lf_reruns_only_the_failed_case(support_suite: pytest.Pytester) -> None:
     support_suite.runpytest()
     result = support_suite.runpytest("--lf")
-    result.assert_outcomes(failed=1, deselected=2)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["run-last-failure: rerun previous 1 failure*"])
 
 
 def test_junitxml_has_one_testcase_per_case_with_model_properties(

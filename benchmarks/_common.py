@@ -1,0 +1,122 @@
+"""Helpers shared by the benchmark scripts (not a benchmark itself).
+
+Timing is wall-clock (``time.perf_counter``) around whole subprocesses, so every figure
+includes interpreter start-up, plugin import and pytest's own work, as a user sees it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected|tests? collected)")
+
+
+@dataclass
+class Timed:
+    seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def tail(self, lines: int = 15) -> str:
+        text = (self.stdout + "\n" + self.stderr).strip().splitlines()
+        return "\n".join(text[-lines:])
+
+
+def run_timed(cmd: Sequence[str], cwd: Path, timeout: float | None = None) -> Timed:
+    """Run ``cmd`` to completion; wall seconds from spawn to exit."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTEST_ADDOPTS", None)
+    env.pop("PYTEST_PLUGINS", None)
+    started = time.perf_counter()
+    proc = subprocess.run(
+        list(cmd), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )
+    elapsed = time.perf_counter() - started
+    return Timed(elapsed, proc.returncode, proc.stdout, proc.stderr)
+
+
+def pytest_cmd(*args: str) -> list[str]:
+    return [PYTHON, "-m", "pytest", *args]
+
+
+def summary_counts(output: str) -> dict[str, int]:
+    """Counts from pytest's last summary line, e.g. ``1000 passed in 4.1s``."""
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        found = _COUNT.findall(line)
+        if found:
+            counts: dict[str, int] = {}
+            for number, word in found:
+                key = {"error": "errors", "test collected": "collected",
+                       "tests collected": "collected"}.get(word, word)
+                counts[key] = int(number)
+            return counts
+    return {}
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def write_pyproject(project: Path, port: int | None) -> None:
+    text = "[tool.pytest.ini_options]\n"
+    if port is not None:
+        text += (
+            "\n[tool.llmtest.models.bench]\n"
+            'adapter = "openai"\n'
+            'model = "bench-model"\n'
+            f'base_url = "http://127.0.0.1:{port}/v1"\n'
+        )
+    (project / "pyproject.toml").write_text(text)
+
+
+@contextlib.contextmanager
+def fake_server(delay: float, extra: Sequence[str] = ()) -> Iterator[int]:
+    """Start tests/support/llm_server.py as its own process; yield its port."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "tests.support.llm_server", "--port", "0", "--delay", str(delay), *extra],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"http://[\d.]+:(\d+)", line)
+        if match is None:
+            err = proc.stderr.read() if proc.stderr else ""
+            raise RuntimeError(f"fake server did not start: {line!r} {err[-2000:]}")
+        yield int(match.group(1))
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"

@@ -1,0 +1,288 @@
+"""Assertions on structured answers: is the output JSON, and does it fit a JSON Schema.
+
+jsonschema is imported when a schema is compiled, not with this module: importing it
+costs more than the rest of the assertion library together.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urldefrag, urljoin
+
+from llmtest.adapters.base import Response
+from llmtest.assertions import _inputs as inputs
+from llmtest.assertions.base import AssertionResult, BuildContext, Check, raise_on_failure
+from llmtest.assertions.excerpt import ELLIPSIS, excerpt
+from llmtest.errors import AssertionSpecError
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.protocols import Validator
+    from referencing import Resource
+
+MAX_ERRORS_SHOWN = 3
+ERROR_WIDTH = 160
+DRAFT = "Draft 2020-12"
+
+_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+.-]*)[^\n]*\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTALL)
+# Under these keywords the keys are names chosen by the schema author, the values schemas.
+_SCHEMA_MAPS = frozenset(
+    {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
+)
+# Under these keywords the values are instance data, where "$ref" means nothing.
+_DATA_KEYWORDS = frozenset({"const", "enum", "examples", "default"})
+# jsonschema bundles the meta-schemas, so references to them resolve offline.
+_BUNDLED = "https://json-schema.org/"
+
+
+class ExtractedJSON(NamedTuple):
+    ok: bool
+    value: Any
+    error: str
+
+
+def extract_json(text: str) -> ExtractedJSON:
+    """The JSON in an answer: the whole output, or else a fenced ```json (or bare ```) block.
+
+    Models often wrap JSON in Markdown with a sentence around it; both forms count.
+    ``error`` is a phrase ready for a failure message when ``ok`` is false.
+    """
+    try:
+        return ExtractedJSON(True, json.loads(text), "")
+    except json.JSONDecodeError as exc:
+        whole_text_error = exc
+    blocks = [
+        (lang.lower(), body) for lang, body in _FENCE.findall(text) if lang.lower() in ("json", "")
+    ]
+    blocks.sort(key=lambda block: block[0] != "json")
+    first_error: tuple[str, json.JSONDecodeError] | None = None
+    for lang, body in blocks:
+        try:
+            return ExtractedJSON(True, json.loads(body), "")
+        except json.JSONDecodeError as exc:
+            first_error = first_error or (lang, exc)
+    if first_error is not None:
+        fence, block_error = first_error
+        return ExtractedJSON(
+            False, None, f"the ```{fence} code block in the output is not JSON ({block_error})"
+        )
+    return ExtractedJSON(
+        False, None, f"output is not JSON ({whole_text_error}) and has no ```json code block"
+    )
+
+
+def check_is_json(output: str | Response) -> AssertionResult:
+    text = inputs.output_text(output)
+    found = extract_json(text)
+    if found.ok:
+        return AssertionResult("is_json", True, None, "output is JSON")
+    return AssertionResult("is_json", False, None, f"{found.error}; got: {excerpt(text)}")
+
+
+@dataclass(frozen=True)
+class CompiledSchema:
+    """A checked JSON Schema with every local ``$ref`` loaded, ready for many outputs."""
+
+    validator: Validator
+
+
+def compile_schema(schema: Mapping[str, Any], base_dir: Path | str = ".") -> CompiledSchema:
+    """Check the schema and load the files its ``$ref``s name, relative to ``base_dir``.
+
+    ``{"$ref": "schemas/order.json"}`` is therefore a schema kept in a file. References
+    inside a file resolve relative to that file. Nothing is fetched from the network, and
+    every problem (a missing file, an invalid schema, a dangling pointer) is raised here
+    as an :class:`AssertionSpecError`, so it surfaces when the case is loaded.
+    """
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
+    from referencing.exceptions import Unresolvable
+
+    _check_schema(schema, "expects a valid JSON Schema")
+    directory = Path(base_dir).resolve().as_uri()
+    root = directory if directory.endswith("/") else directory + "/"
+    loaded: dict[str, Any] = {root: schema}
+    pending = [root]
+    while pending:
+        uri = pending.pop()
+        for ref in _refs(loaded[uri]):
+            target = urldefrag(urljoin(uri, ref)).url
+            if target.startswith("file:") and target not in loaded:
+                loaded[target] = _read_schema_file(target, ref)
+                pending.append(target)
+    registry: Registry[Any] = Registry(retrieve=_retrieve_local_file)  # type: ignore[call-arg]
+    registry = registry.with_resources((uri, _resource(c)) for uri, c in loaded.items()).crawl()
+    for uri, contents in loaded.items():
+        resolver = registry.resolver(base_uri=uri)
+        for ref in _refs(contents):
+            if urljoin(uri, ref).startswith(_BUNDLED):
+                continue
+            try:
+                resolver.lookup(ref)
+            except Unresolvable as exc:
+                raise AssertionSpecError(_unresolvable(ref, exc)) from None
+    return CompiledSchema(Draft202012Validator({"$ref": root}, registry=registry))
+
+
+def check_json_schema(
+    output: str | Response,
+    schema: Mapping[str, Any] | CompiledSchema,
+    *,
+    base_dir: Path | str = ".",
+) -> AssertionResult:
+    """Extract the JSON (see :func:`extract_json`) and validate it; list the first errors."""
+    from referencing.exceptions import Unresolvable
+
+    compiled = schema if isinstance(schema, CompiledSchema) else compile_schema(schema, base_dir)
+    text = inputs.output_text(output)
+    found = extract_json(text)
+    if not found.ok:
+        return AssertionResult("json_schema", False, None, f"{found.error}; got: {excerpt(text)}")
+    try:
+        errors = list(compiled.validator.iter_errors(found.value))
+    except Unresolvable as exc:
+        return AssertionResult("json_schema", False, None, _unresolvable(exc.ref, exc))
+    if not errors:
+        return AssertionResult("json_schema", True, None, "output matches the schema")
+    shown = "; ".join(f"{e.json_path}: {_clip(e.message)}" for e in errors[:MAX_ERRORS_SHOWN])
+    more = len(errors) - MAX_ERRORS_SHOWN
+    extra = f" (and {more} more)" if more > 0 else ""
+    message = f"output does not match the schema: {shown}{extra}"
+    return AssertionResult("json_schema", False, None, message)
+
+
+def assert_is_json(output: str | Response) -> AssertionResult:
+    return raise_on_failure(check_is_json(output))
+
+
+def assert_json_schema(
+    output: str | Response,
+    schema: Mapping[str, Any] | CompiledSchema,
+    *,
+    base_dir: Path | str = ".",
+) -> AssertionResult:
+    return raise_on_failure(check_json_schema(output, schema, base_dir=base_dir))
+
+
+def build_is_json(args: Any, ctx: BuildContext) -> Check:
+    if not (args is True or args is None or args == {}):
+        raise inputs.expected("true, null or {} (it takes no arguments)", args)
+
+    def check(response: Response) -> AssertionResult:
+        return check_is_json(response)
+
+    return check
+
+
+def build_json_schema(args: Any, ctx: BuildContext) -> Check:
+    if not isinstance(args, dict):
+        raise inputs.expected("an inline JSON Schema mapping or {$ref: path/to/schema.json}", args)
+    compiled = compile_schema(args, ctx.base_dir)
+
+    def check(response: Response) -> AssertionResult:
+        return check_json_schema(response, compiled)
+
+    return check
+
+
+def _check_schema(schema: Any, prefix: str) -> None:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise AssertionSpecError(f"{prefix} ({DRAFT}); {_schema_problem(exc)}") from None
+
+
+def _schema_problem(error: SchemaError) -> str:
+    return f"{error.json_path}: {_clip(error.message)}"
+
+
+def _read_schema_file(uri: str, ref: str) -> Any:
+    path = _path(uri)
+    if not path.is_file():
+        raise AssertionSpecError(f"cannot load $ref {ref!r}: no such file {path}")
+    try:
+        contents = _parse(path)
+    except (OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AssertionSpecError(
+            f"cannot load $ref {ref!r}: cannot parse {path}: {reason}"
+        ) from None
+    _check_schema(contents, f"cannot load $ref {ref!r}: {path} is not a valid JSON Schema")
+    return contents
+
+
+def _parse(path: Path) -> Any:
+    """JSON for ``.json`` files, YAML for anything else (YAML errors become ValueError)."""
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        return json.loads(text)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc).replace("\n", " ")) from None
+
+
+def _retrieve_local_file(uri: str) -> Resource[Any]:
+    """Fallback for references found only while validating; local files only."""
+    from referencing.exceptions import NoSuchResource
+
+    if not uri.startswith("file:"):
+        raise NoSuchResource(uri)
+    try:
+        return _resource(_parse(_path(uri)))
+    except (OSError, ValueError) as exc:
+        raise NoSuchResource(uri) from exc
+
+
+def _resource(contents: Any) -> Resource[Any]:
+    from referencing.jsonschema import DRAFT202012
+
+    return DRAFT202012.create_resource(contents)
+
+
+def _path(uri: str) -> Path:
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    return Path(url2pathname(urlsplit(uri).path))
+
+
+def _refs(node: Any, names_are_schemas: bool = False) -> Iterator[str]:
+    """Every ``$ref`` in a schema, skipping instance data such as ``const`` and ``enum``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if names_are_schemas:
+                yield from _refs(value)
+            elif key == "$ref" and isinstance(value, str):
+                yield value
+            elif key not in _DATA_KEYWORDS:
+                yield from _refs(value, names_are_schemas=key in _SCHEMA_MAPS)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def _unresolvable(ref: str, exc: Exception) -> str:
+    from referencing.exceptions import NoSuchAnchor, PointerToNowhere
+
+    if isinstance(exc, PointerToNowhere | NoSuchAnchor):
+        return f"cannot resolve $ref {ref!r}: that location does not exist in the schema"
+    return (
+        f"cannot resolve $ref {ref!r}: it is not a local file, "
+        "and schemas are never fetched from the network"
+    )
+
+
+def _clip(message: str) -> str:
+    flat = " ".join(message.split())
+    return flat if len(flat) <= ERROR_WIDTH else flat[: ERROR_WIDTH - 1] + ELLIPSIS

@@ -1,0 +1,292 @@
+"""Phrases, patterns, exact text and openings: contains, not_contains, regex, equals, starts_with."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from llmtest.adapters.base import Response
+from llmtest.assertions import (
+    assert_contains,
+    assert_equals,
+    assert_not_contains,
+    assert_not_regex,
+    assert_regex,
+    assert_starts_with,
+    check_contains,
+)
+from llmtest.errors import LLMAssertionError
+from tests.assertions.helpers import run, spec_error
+
+REFUND = "Items can be returned within two weeks of purchase."
+
+
+def test_contains_passes_when_the_phrase_appears() -> None:
+    result = run("contains", "30 days", "Items can be returned within 30 days.")
+    assert (result.passed, result.score, result.message) == (True, 1.0, "found '30 days'")
+
+
+def test_contains_names_the_missing_phrase_and_shows_the_output() -> None:
+    result = run("contains", ["30 days"], REFUND)
+    assert not result.passed
+    assert result.message == (
+        "expected output to contain '30 days' (missing: '30 days'); "
+        "got: 'Items can be returned within two weeks of purchase.'"
+    )
+
+
+def test_contains_scores_the_fraction_of_phrases_found() -> None:
+    result = run("contains", ["returned", "30 days", "receipt"], REFUND)
+    assert result.score == pytest.approx(1 / 3)
+    assert result.message == (
+        "expected output to contain all of 'returned', '30 days', 'receipt' "
+        "(missing: '30 days', 'receipt'); got: 'Items can be returned within two weeks of purchase.'"
+    )
+
+
+def test_contains_any_mode_needs_only_one_phrase() -> None:
+    result = run("contains", {"values": ["30 days", "two weeks"], "mode": "any"}, REFUND)
+    assert (result.passed, result.score, result.message) == (True, 0.5, "found 'two weeks'")
+
+
+def test_contains_any_mode_fails_when_no_phrase_appears() -> None:
+    result = run("contains", {"values": ["30 days", "a month"], "mode": "any"}, REFUND)
+    assert result.message == (
+        "expected output to contain any of '30 days', 'a month' (missing: '30 days', 'a month'); "
+        "got: 'Items can be returned within two weeks of purchase.'"
+    )
+
+
+def test_contains_can_ignore_case() -> None:
+    assert run("contains", {"values": "ITEMS", "ignore_case": True}, REFUND).passed
+    result = run("contains", {"values": "Days", "ignore_case": True}, REFUND)
+    assert result.message.startswith("expected output to contain 'Days', ignoring case (missing")
+
+
+def test_contains_shows_only_the_start_of_a_long_output() -> None:
+    result = run("contains", "30 days", "word " * 100)
+    assert result.message == (
+        "expected output to contain '30 days' (missing: '30 days'); got: '" + "word " * 32 + "…'"
+    )
+
+
+def test_contains_accepts_a_response_or_its_text_in_python() -> None:
+    assert assert_contains(Response(text=REFUND), "two weeks").passed
+    assert assert_contains(REFUND, ["two weeks", "purchase"]).score == 1.0
+
+
+def test_assert_contains_fails_with_the_case_file_message() -> None:
+    with pytest.raises(LLMAssertionError) as excinfo:
+        assert_contains(REFUND, ["30 days"])
+    assert str(excinfo.value) == run("contains", ["30 days"], REFUND).message
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (5, "expects a string, a list of strings or a mapping with 'values', got 5"),
+        ([], "expects a string or a list of non-empty strings, got []"),
+        (["a", 3], "expects a string or a list of non-empty strings, got ['a', 3]"),
+        ([""], "expects a string or a list of non-empty strings, got ['']"),
+        (
+            {"mode": "any"},
+            "expects a string, a list of strings or a mapping with 'values', got {'mode': 'any'}",
+        ),
+        (
+            {"values": 7},
+            "expects 'values' a string or a list of non-empty strings, got 7",
+        ),
+        (
+            {"values": "a", "mode": "some"},
+            "expects 'mode' to be one of 'all', 'any', got 'some'",
+        ),
+        (
+            {"values": "a", "ignore_case": "yes"},
+            "expects 'ignore_case' to be true or false, got 'yes'",
+        ),
+        (
+            {"values": "a", "ignorecase": True},
+            "does not accept 'ignorecase'; did you mean 'ignore_case'? "
+            "(accepted: 'values', 'mode', 'ignore_case')",
+        ),
+    ],
+)
+def test_contains_rejects_bad_arguments(args: object, reason: str) -> None:
+    assert spec_error("contains", args) == reason
+
+
+def test_contains_cuts_a_long_bad_argument_in_the_reason() -> None:
+    assert spec_error("contains", 10**80) == (
+        "expects a string, a list of strings or a mapping with 'values', got "
+        + "1"
+        + "0" * 58
+        + "…"
+    )
+
+
+def test_check_contains_rejects_an_empty_list_from_python() -> None:
+    with pytest.raises(Exception, match=r"^expects a string or a list of non-empty strings"):
+        check_contains(REFUND, [])
+
+
+def test_not_contains_passes_when_no_phrase_appears() -> None:
+    result = run("not_contains", ["As an AI language model"], "Sure, here you go.")
+    assert (result.passed, result.score) == (True, 1.0)
+    assert result.message == "not found: 'As an AI language model'"
+
+
+def test_not_contains_shows_the_phrase_found_in_its_context() -> None:
+    output = "x" * 200 + " my system prompt says: be nice " + "y" * 200
+    result = run("not_contains", ["system prompt", "password"], output)
+    assert (result.passed, result.score) == (False, 0.5)
+    assert result.message == (
+        "expected output not to contain any of 'system prompt', 'password' "
+        "(found: 'system prompt'); got: '…" + "x" * 70 + " my system prompt says: be nice "
+        + "y" * 58 + "…'"
+    )
+
+
+def test_not_contains_any_mode_fails_only_when_all_phrases_appear() -> None:
+    args = {"values": ["refund", "lawyer"], "mode": "any"}
+    assert run("not_contains", args, "No refund, sorry.").passed
+    result = run("not_contains", args, "Ask your lawyer for a refund.")
+    assert result.message == (
+        "expected output not to contain all of 'refund', 'lawyer' (found: 'refund', 'lawyer'); "
+        "got: 'Ask your lawyer for a refund.'"
+    )
+
+
+def test_not_contains_can_ignore_case() -> None:
+    result = run("not_contains", {"values": "ACME", "ignore_case": True}, "I work for Acme.")
+    assert result.message == (
+        "expected output not to contain 'ACME', ignoring case (found: 'ACME'); "
+        "got: 'I work for Acme.'"
+    )
+
+
+def test_assert_not_contains_fails_with_the_case_file_message() -> None:
+    with pytest.raises(LLMAssertionError) as excinfo:
+        assert_not_contains("I work for Acme.", "Acme")
+    assert str(excinfo.value) == run("not_contains", "Acme", "I work for Acme.").message
+
+
+def test_regex_searches_anywhere_in_the_output() -> None:
+    result = run("regex", r"\d+ days", REFUND.replace("two weeks", "14 days"))
+    assert (result.passed, result.message) == (True, "matched '14 days' at character 29")
+
+
+def test_regex_failure_shows_the_pattern_as_written() -> None:
+    result = run("regex", r"\d+ days", REFUND)
+    assert result.message == (
+        r"expected output to match regex '\d+ days'; "
+        "got: 'Items can be returned within two weeks of purchase.'"
+    )
+
+
+def test_regex_flags_come_from_the_mapping_form() -> None:
+    assert run("regex", {"pattern": "ITEMS", "ignore_case": True}, REFUND).passed
+    assert run("regex", {"pattern": "^b$", "multiline": True}, "a\nb\nc").passed
+    assert run("regex", {"pattern": "a.b", "dotall": True}, "a\nb").passed
+    result = run("regex", {"pattern": "^b$", "multiline": True, "dotall": True}, "abc")
+    assert result.message == "expected output to match regex '^b$' (multiline, dotall); got: 'abc'"
+
+
+def test_not_regex_shows_the_match_in_its_context() -> None:
+    output = "Your SSN is 123-45-6789, keep it safe."
+    result = run("not_regex", r"\b\d{3}-\d{2}-\d{4}\b", output)
+    assert result.message == (
+        r"expected output not to match regex '\b\d{3}-\d{2}-\d{4}\b' (matched: '123-45-6789'); "
+        "got: 'Your SSN is 123-45-6789, keep it safe.'"
+    )
+
+
+def test_not_regex_passes_without_a_match() -> None:
+    result = run("not_regex", {"pattern": "secret", "ignore_case": True}, "Nothing here.")
+    assert (result.passed, result.message) == (True, "no match for regex 'secret' (ignore_case)")
+
+
+def test_invalid_regex_is_a_spec_error_naming_the_regex_error() -> None:
+    assert spec_error("regex", "(") == (
+        "invalid regex '(': missing ), unterminated subpattern at position 0"
+    )
+    assert spec_error("not_regex", {"pattern": "[a-"}).startswith("invalid regex '[a-': ")
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (5, "expects a pattern string or a mapping with 'pattern', got 5"),
+        ("", "expects a non-empty pattern, got ''"),
+        ({"dotall": True}, "expects a pattern string or a mapping with 'pattern', got {'dotall': True}"),
+        ({"pattern": "a", "multiline": 1}, "expects 'multiline' to be true or false, got 1"),
+    ],
+)
+def test_regex_rejects_bad_arguments(args: object, reason: str) -> None:
+    assert spec_error("regex", args) == reason
+
+
+def test_assert_regex_takes_a_compiled_pattern() -> None:
+    assert assert_regex(REFUND, re.compile("WEEKS", re.IGNORECASE)).passed
+    with pytest.raises(LLMAssertionError, match="not to match regex 'weeks' "):
+        assert_not_regex(REFUND, re.compile("weeks"))
+
+
+def test_equals_ignores_surrounding_whitespace_by_default() -> None:
+    result = run("equals", "Paris", "  Paris\n")
+    assert (result.passed, result.message) == (True, "output equals 'Paris'")
+
+
+def test_equals_failure_points_at_the_first_difference() -> None:
+    result = run("equals", "Paris", "Paris, France")
+    assert result.message == (
+        "expected output to equal 'Paris'; got: 'Paris, France' (first difference at character 5)"
+    )
+
+
+def test_equals_centres_long_texts_on_the_difference() -> None:
+    expected = "a" * 300 + "X" + "b" * 300
+    result = run("equals", expected, expected.replace("X", "Y"))
+    window = "a" * 80 + "{}" + "b" * 79
+    assert result.message == (
+        f"expected output to equal '…{window.format('X')}…'; "
+        f"got: '…{window.format('Y')}…' (first difference at character 300)"
+    )
+
+
+def test_equals_can_keep_whitespace_and_ignore_case() -> None:
+    assert not run("equals", {"value": "Paris", "strip": False}, "Paris\n").passed
+    result = run("equals", {"value": "PARIS", "ignore_case": True}, "paris!")
+    assert result.message == (
+        "expected output to equal 'PARIS', ignoring case; got: 'paris!' "
+        "(first difference at character 5)"
+    )
+
+
+def test_starts_with_ignores_leading_whitespace_by_default() -> None:
+    assert run("starts_with", "Sure", "\n  Sure, here it is.").passed
+    assert not run("starts_with", {"value": "Sure", "strip": False}, " Sure").passed
+
+
+def test_starts_with_failure_shows_how_the_output_starts() -> None:
+    result = run("starts_with", {"value": "sure", "ignore_case": True}, "I cannot help with that.")
+    assert result.message == (
+        "expected output to start with 'sure', ignoring case; got: 'I cannot help with that.'"
+    )
+
+
+@pytest.mark.parametrize("name", ["equals", "starts_with"])
+def test_exact_text_assertions_reject_bad_arguments(name: str) -> None:
+    assert spec_error(name, 5) == "expects a string or a mapping with 'value', got 5"
+    assert spec_error(name, {"value": 5}) == "expects 'value' to be a string, got 5"
+    assert spec_error(name, {"value": "a", "trim": True}) == (
+        "does not accept 'trim'; did you mean 'strip'? (accepted: 'value', 'ignore_case', 'strip')"
+    )
+
+
+def test_python_exact_text_assertions_raise_the_case_file_message() -> None:
+    with pytest.raises(LLMAssertionError) as excinfo:
+        assert_equals("Paris, France", "Paris")
+    assert str(excinfo.value) == run("equals", "Paris", "Paris, France").message
+    with pytest.raises(LLMAssertionError, match="^expected output to start with 'Sure'"):
+        assert_starts_with("No.", "Sure")

@@ -1,0 +1,123 @@
+"""The engine: concurrency, retries with backoff and Retry-After, errors kept apart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from llmtest.adapters.base import Message
+from llmtest.cases.model import Case
+from llmtest.config import ModelConfig
+from llmtest.engine import Engine, RetryEvent
+from tests.support.llm_server import FakeLLMServer
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    engine = Engine(concurrency=4)
+    yield engine
+    engine.close()
+
+
+def case(prompt: str, repeat: int = 1) -> Case:
+    messages: tuple[Message, ...] = ({"role": "user", "content": prompt},)
+    return Case(id=prompt, suite="s", messages=messages, assertions=(), hash="h", repeat=repeat)
+
+
+def openai_model(server: FakeLLMServer, model: str, **kwargs: object) -> ModelConfig:
+    return ModelConfig(
+        name=f"openai:{model}", adapter="openai", model=model, base_url=server.url,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_an_answer_is_recorded_with_latency_and_usage(
+    engine: Engine, fake_provider: FakeLLMServer
+) -> None:
+    execution = engine.submit(case("hello there"), openai_model(fake_provider, "m")).result()
+    (attempt,) = execution.attempts
+    assert attempt.response is not None
+    assert attempt.response.text == "echo: hello there"
+    assert attempt.response.usage.input_tokens == 2
+    assert attempt.error is None and attempt.retries == 0
+
+
+def test_retryable_failures_are_retried_until_an_answer(
+    engine: Engine, fake_provider: FakeLLMServer
+) -> None:
+    events: list[RetryEvent] = []
+    engine.on_retry = events.append
+    model = openai_model(fake_provider, "flaky-2", max_retries=3)
+    execution = engine.submit(case("retry me"), model).result()
+    (attempt,) = execution.attempts
+    assert attempt.response is not None
+    assert attempt.retries == 2
+    assert [e.retry for e in events] == [1, 2]
+    assert engine.stats.retries == 2
+
+
+def test_retry_after_from_the_provider_sets_the_wait(
+    engine: Engine, fake_provider: FakeLLMServer
+) -> None:
+    events: list[RetryEvent] = []
+    engine.on_retry = events.append
+    model = openai_model(fake_provider, "flaky-429-1", max_retries=1)
+    engine.submit(case("rate limited"), model).result()
+    assert [e.delay_s for e in events] == [0.0]
+    assert "HTTP 429" in events[0].reason
+
+
+def test_an_error_after_the_last_retry_is_an_error_with_the_provider_message(
+    engine: Engine, fake_provider: FakeLLMServer
+) -> None:
+    model = openai_model(fake_provider, "status-500", max_retries=1)
+    execution = engine.submit(case("always fails"), model).result()
+    (attempt,) = execution.attempts
+    assert attempt.response is None
+    assert attempt.retries == 1
+    assert attempt.error is not None
+    assert "HTTP 500" in attempt.error
+    assert attempt.error.endswith("(gave up after 1 retries)")
+
+
+def test_a_malformed_body_is_not_retried(engine: Engine, fake_provider: FakeLLMServer) -> None:
+    model = openai_model(fake_provider, "malformed", max_retries=3)
+    execution = engine.submit(case("garbled"), model).result()
+    (attempt,) = execution.attempts
+    assert attempt.retries == 0
+    assert attempt.error is not None and "malformed response" in attempt.error
+
+
+def test_a_timeout_is_an_error_not_a_hang(engine: Engine, fake_provider: FakeLLMServer) -> None:
+    model = openai_model(fake_provider, "hang", timeout_s=0.2, max_retries=0)
+    execution = engine.submit(case("never answered"), model).result(timeout=10)
+    assert execution.errors and "timed out" in execution.errors[0]
+
+
+def test_repeat_makes_one_attempt_per_repetition(
+    engine: Engine, fake_provider: FakeLLMServer
+) -> None:
+    execution = engine.submit(case("again", repeat=3), openai_model(fake_provider, "m")).result()
+    assert [a.index for a in execution.attempts] == [0, 1, 2]
+
+
+def test_an_unknown_adapter_is_an_error_outcome(engine: Engine) -> None:
+    model = ModelConfig(name="nope:x", adapter="nope", model="x")
+    execution = engine.submit(case("hi"), model).result()
+    assert execution.errors == [execution.errors[0]]
+    assert execution.errors[0].startswith("unknown adapter 'nope'; installed adapters:")
+
+
+def test_a_failing_call_does_not_stop_the_others(
+    engine: Engine, fake_provider: FakeLLMServer
+) -> None:
+    bad = engine.submit(case("x"), openai_model(fake_provider, "status-400"))
+    good = engine.submit(case("y"), openai_model(fake_provider, "m"))
+    assert bad.result().errors
+    assert not good.result().errors
+
+
+def test_concurrency_must_be_positive() -> None:
+    with pytest.raises(Exception, match="concurrency must be at least 1, got 0"):
+        Engine(concurrency=0)
