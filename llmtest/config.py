@@ -30,9 +30,10 @@ class ModelConfig:
     """Everything an adapter needs to talk to one model; picklable, so xdist can ship it.
 
     ``root`` is the project folder (where pyproject.toml is): relative paths and the user's
-    own modules are found from there. ``options`` holds adapter-specific settings (``input`` for callables, ``model_path``
-    for local models, prices, …). API keys are never stored here: adapters read them from
-    the environment variable ``api_key_env`` names, or the SDK's own default.
+    own modules are found from there. ``options`` holds adapter-specific settings
+    (``input`` for callables, ``model_path`` for local models, prices, …). API keys are
+    never stored here: adapters read them from the environment variable ``api_key_env``
+    names, or the SDK's own default.
     """
 
     name: str
@@ -73,8 +74,8 @@ class ProjectConfig:
         """An alias from ``[tool.llmtest.models]`` or a spec string like ``openai:gpt-4o``."""
         root = str(self.path.parent) if self.path else None
         if spec in self.models:
-            model = model_from_table(spec, self.models[spec], where=self._where(spec))
-            return replace(model, root=root)
+            aliased = model_from_table(spec, self.models[spec], where=self._where(spec))
+            return replace(aliased, root=root)
         if ":" not in spec:
             known = ", ".join(sorted(self.models)) or "none defined"
             raise ConfigError(

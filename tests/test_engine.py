@@ -27,7 +27,10 @@ def case(prompt: str, repeat: int = 1) -> Case:
 
 def openai_model(server: FakeLLMServer, model: str, **kwargs: object) -> ModelConfig:
     return ModelConfig(
-        name=f"openai:{model}", adapter="openai", model=model, base_url=server.url,
+        name=f"openai:{model}",
+        adapter="openai",
+        model=model,
+        base_url=server.url,
         **kwargs,  # type: ignore[arg-type]
     )
 

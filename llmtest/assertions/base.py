@@ -55,6 +55,7 @@ class AssertionType:
 
 def raise_on_failure(result: AssertionResult) -> AssertionResult:
     """The shared tail of every ``assert_*`` function: fail with the assertion's message."""
+    __tracebackhide__ = True  # pytest shows the failure at the test's own line, not here
     if not result.passed:
         raise LLMAssertionError(result.message)
     return result

@@ -104,10 +104,12 @@ def assert_length(
     max: int | None = None,
     unit: Unit = "chars",
 ) -> AssertionResult:
+    __tracebackhide__ = True
     return raise_on_failure(check_length(output, min=min, max=max, unit=unit))
 
 
 def assert_latency_ms(response: Response, max: float) -> AssertionResult:
+    __tracebackhide__ = True
     return raise_on_failure(check_latency_ms(response, max))
 
 
@@ -118,10 +120,12 @@ def assert_tokens(
     min: int | None = None,
     which: Which = "output",
 ) -> AssertionResult:
+    __tracebackhide__ = True
     return raise_on_failure(check_tokens(response, max=max, min=min, which=which))
 
 
 def assert_cost(response: Response, max_usd: float) -> AssertionResult:
+    __tracebackhide__ = True
     return raise_on_failure(check_cost(response, max_usd))
 
 

@@ -109,8 +109,8 @@ def load_function(target: str, base_dir: Path | str = ".") -> Callable[..., Any]
             f"cannot find function {function_name!r} in module {module_name!r}"
         )
     if not callable(function):
-        kind = type(function).__name__
-        raise AssertionSpecError(f"cannot call {target!r}: it is a {kind}, not a function")
+        shown = short_repr(function)
+        raise AssertionSpecError(f"cannot call {target!r}: it is {shown}, not a function")
     return function
 
 
@@ -149,6 +149,7 @@ def assert_python(
     base_dir: Path | str = ".",
 ) -> AssertionResult:
     """Reuse a case file's check function in a Python test, with the same verdicts."""
+    __tracebackhide__ = True
     return raise_on_failure(check_python(output, function, config=config, base_dir=base_dir))
 
 

@@ -70,6 +70,7 @@ def assert_similar(
     min: float = DEFAULT_MIN,
     method: Method = "ratio",
 ) -> AssertionResult:
+    __tracebackhide__ = True
     return raise_on_failure(check_similarity(output, reference, min=min, method=method))
 
 
@@ -81,7 +82,7 @@ def build_similarity(args: Any, ctx: BuildContext) -> Check:
         opts = inputs.options(args, ("reference", "min", "method"))
         form = "a reference string or a mapping with 'reference'"
         references = inputs.phrases(
-            inputs.required(opts, "reference", form), f"'reference' {_REFERENCES}"
+            inputs.required(opts, "reference", form), f"'reference' to be {_REFERENCES}"
         )
         threshold = inputs.number(opts.get("min", DEFAULT_MIN), _MIN, low=0, high=1)
         method = inputs.choice(opts, "method", METHODS, "ratio")

@@ -23,7 +23,7 @@ from llmtest.errors import AssertionSpecError
 if TYPE_CHECKING:
     from jsonschema.exceptions import SchemaError
     from jsonschema.protocols import Validator
-    from referencing import Resource
+    from referencing import Registry, Resource
 
 MAX_ERRORS_SHOWN = 3
 ERROR_WIDTH = 160
@@ -101,11 +101,21 @@ def compile_schema(schema: Mapping[str, Any], base_dir: Path | str = ".") -> Com
     """
     from jsonschema import Draft202012Validator
     from referencing import Registry
-    from referencing.exceptions import Unresolvable
 
     _check_schema(schema, "expects a valid JSON Schema")
     directory = Path(base_dir).resolve().as_uri()
     root = directory if directory.endswith("/") else directory + "/"
+    loaded = _load_referenced_files(root, schema)
+    registry: Registry[Any] = Registry(retrieve=_retrieve_local_file)  # type: ignore[call-arg]
+    registry = registry.with_resources((uri, _resource(c)) for uri, c in loaded.items()).crawl()
+    _check_refs_resolve(registry, loaded)
+    # The schema sits in the registry under the folder's URI; entering it through a $ref
+    # makes that folder the base its own relative $refs resolve against.
+    return CompiledSchema(Draft202012Validator({"$ref": root}, registry=registry))
+
+
+def _load_referenced_files(root: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema and every local file it references, transitively, by URI."""
     loaded: dict[str, Any] = {root: schema}
     pending = [root]
     while pending:
@@ -115,8 +125,13 @@ def compile_schema(schema: Mapping[str, Any], base_dir: Path | str = ".") -> Com
             if target.startswith("file:") and target not in loaded:
                 loaded[target] = _read_schema_file(target, ref)
                 pending.append(target)
-    registry: Registry[Any] = Registry(retrieve=_retrieve_local_file)  # type: ignore[call-arg]
-    registry = registry.with_resources((uri, _resource(c)) for uri, c in loaded.items()).crawl()
+    return loaded
+
+
+def _check_refs_resolve(registry: Registry[Any], loaded: Mapping[str, Any]) -> None:
+    """Resolve every $ref now, so a typo in a pointer fails the load, not the run."""
+    from referencing.exceptions import Unresolvable
+
     for uri, contents in loaded.items():
         resolver = registry.resolver(base_uri=uri)
         for ref in _refs(contents):
@@ -126,7 +141,6 @@ def compile_schema(schema: Mapping[str, Any], base_dir: Path | str = ".") -> Com
                 resolver.lookup(ref)
             except Unresolvable as exc:
                 raise AssertionSpecError(_unresolvable(ref, exc)) from None
-    return CompiledSchema(Draft202012Validator({"$ref": root}, registry=registry))
 
 
 def check_json_schema(
@@ -157,6 +171,7 @@ def check_json_schema(
 
 
 def assert_is_json(output: str | Response) -> AssertionResult:
+    __tracebackhide__ = True
     return raise_on_failure(check_is_json(output))
 
 
@@ -166,6 +181,7 @@ def assert_json_schema(
     *,
     base_dir: Path | str = ".",
 ) -> AssertionResult:
+    __tracebackhide__ = True
     return raise_on_failure(check_json_schema(output, schema, base_dir=base_dir))
 
 

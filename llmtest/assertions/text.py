@@ -165,6 +165,7 @@ def assert_contains(
     mode: Mode = "all",
     ignore_case: bool = False,
 ) -> AssertionResult:
+    __tracebackhide__ = True
     return raise_on_failure(check_contains(output, values, mode=mode, ignore_case=ignore_case))
 
 
@@ -175,18 +176,21 @@ def assert_not_contains(
     mode: Mode = "all",
     ignore_case: bool = False,
 ) -> AssertionResult:
+    __tracebackhide__ = True
     return raise_on_failure(check_not_contains(output, values, mode=mode, ignore_case=ignore_case))
 
 
 def assert_equals(
     output: str | Response, value: str, *, ignore_case: bool = False, strip: bool = True
 ) -> AssertionResult:
+    __tracebackhide__ = True
     return raise_on_failure(check_equals(output, value, ignore_case=ignore_case, strip=strip))
 
 
 def assert_starts_with(
     output: str | Response, value: str, *, ignore_case: bool = False, strip: bool = True
 ) -> AssertionResult:
+    __tracebackhide__ = True
     return raise_on_failure(check_starts_with(output, value, ignore_case=ignore_case, strip=strip))
 
 
@@ -198,6 +202,7 @@ def assert_regex(
     multiline: bool = False,
     dotall: bool = False,
 ) -> AssertionResult:
+    __tracebackhide__ = True
     return raise_on_failure(
         check_regex(output, pattern, ignore_case=ignore_case, multiline=multiline, dotall=dotall)
     )
@@ -211,6 +216,7 @@ def assert_not_regex(
     multiline: bool = False,
     dotall: bool = False,
 ) -> AssertionResult:
+    __tracebackhide__ = True
     return raise_on_failure(
         check_not_regex(
             output, pattern, ignore_case=ignore_case, multiline=multiline, dotall=dotall
@@ -276,7 +282,7 @@ def _phrase_args(args: Any) -> tuple[tuple[str, ...], Mode, bool]:
     if isinstance(args, dict):
         opts = inputs.options(args, ("values", "mode", "ignore_case"))
         values = inputs.phrases(
-            inputs.required(opts, "values", _PHRASE_FORMS), f"'values' {_PHRASES}"
+            inputs.required(opts, "values", _PHRASE_FORMS), f"'values' to be {_PHRASES}"
         )
         return (
             values,

@@ -17,7 +17,9 @@ def build(name: str, args: Any, base_dir: Path = Path(".")) -> Check:
     return assertion_types()[name].build(args, BuildContext(base_dir))
 
 
-def run(name: str, args: Any, output: str | Response, base_dir: Path = Path(".")) -> AssertionResult:
+def run(
+    name: str, args: Any, output: str | Response, base_dir: Path = Path(".")
+) -> AssertionResult:
     response = output if isinstance(output, Response) else Response(text=output)
     return build(name, args, base_dir)(response)
 

@@ -137,7 +137,9 @@ def test_refs_inside_a_schema_file_resolve_relative_to_that_file(tmp_path: Path)
     )
     write(
         tmp_path / "schemas" / "parts" / "item.json",
-        json.dumps({"properties": {"qty": {"$ref": "#/$defs/qty"}}, "$defs": {"qty": {"minimum": 1}}}),
+        json.dumps(
+            {"properties": {"qty": {"$ref": "#/$defs/qty"}}, "$defs": {"qty": {"minimum": 1}}}
+        ),
     )
     result = run("json_schema", {"$ref": "schemas/order.yaml"}, '{"items": [{"qty": 0}]}', tmp_path)
     assert result.message == (

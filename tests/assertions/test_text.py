@@ -1,4 +1,4 @@
-"""Phrases, patterns, exact text and openings: contains, not_contains, regex, equals, starts_with."""
+"""Phrases, patterns, exact text and openings of the output."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from llmtest.assertions import (
     assert_starts_with,
     check_contains,
 )
-from llmtest.errors import LLMAssertionError
+from llmtest.errors import AssertionSpecError, LLMAssertionError
 from tests.assertions.helpers import run, spec_error
 
 REFUND = "Items can be returned within two weeks of purchase."
@@ -41,7 +41,8 @@ def test_contains_scores_the_fraction_of_phrases_found() -> None:
     assert result.score == pytest.approx(1 / 3)
     assert result.message == (
         "expected output to contain all of 'returned', '30 days', 'receipt' "
-        "(missing: '30 days', 'receipt'); got: 'Items can be returned within two weeks of purchase.'"
+        "(missing: '30 days', 'receipt'); "
+        "got: 'Items can be returned within two weeks of purchase.'"
     )
 
 
@@ -95,7 +96,7 @@ def test_assert_contains_fails_with_the_case_file_message() -> None:
         ),
         (
             {"values": 7},
-            "expects 'values' a string or a list of non-empty strings, got 7",
+            "expects 'values' to be a string or a list of non-empty strings, got 7",
         ),
         (
             {"values": "a", "mode": "some"},
@@ -126,7 +127,7 @@ def test_contains_cuts_a_long_bad_argument_in_the_reason() -> None:
 
 
 def test_check_contains_rejects_an_empty_list_from_python() -> None:
-    with pytest.raises(Exception, match=r"^expects a string or a list of non-empty strings"):
+    with pytest.raises(AssertionSpecError, match=r"^expects a string or a list of non-empty"):
         check_contains(REFUND, [])
 
 
@@ -142,8 +143,11 @@ def test_not_contains_shows_the_phrase_found_in_its_context() -> None:
     assert (result.passed, result.score) == (False, 0.5)
     assert result.message == (
         "expected output not to contain any of 'system prompt', 'password' "
-        "(found: 'system prompt'); got: '…" + "x" * 70 + " my system prompt says: be nice "
-        + "y" * 58 + "…'"
+        "(found: 'system prompt'); got: '…"
+        + "x" * 70
+        + " my system prompt says: be nice "
+        + "y" * 58
+        + "…'"
     )
 
 
@@ -218,7 +222,10 @@ def test_invalid_regex_is_a_spec_error_naming_the_regex_error() -> None:
     [
         (5, "expects a pattern string or a mapping with 'pattern', got 5"),
         ("", "expects a non-empty pattern, got ''"),
-        ({"dotall": True}, "expects a pattern string or a mapping with 'pattern', got {'dotall': True}"),
+        (
+            {"dotall": True},
+            "expects a pattern string or a mapping with 'pattern', got {'dotall': True}",
+        ),
         ({"pattern": "a", "multiline": 1}, "expects 'multiline' to be true or false, got 1"),
     ],
 )
@@ -288,5 +295,7 @@ def test_python_exact_text_assertions_raise_the_case_file_message() -> None:
     with pytest.raises(LLMAssertionError) as excinfo:
         assert_equals("Paris, France", "Paris")
     assert str(excinfo.value) == run("equals", "Paris", "Paris, France").message
-    with pytest.raises(LLMAssertionError, match="^expected output to start with 'Sure'"):
+    with pytest.raises(
+        LLMAssertionError, match=r"^expected output to start with 'Sure'; got: 'No\.'$"
+    ):
         assert_starts_with("No.", "Sure")

@@ -52,7 +52,7 @@ def test_assert_functions_fail_with_the_same_message_as_case_files(
     )
     result = pytester.runpytest("--llm-model", "echo:")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["E   llmtest.errors.LLMAssertionError: *2 business days*"])
+    result.stdout.fnmatch_lines(["E *llmtest.errors.LLMAssertionError: *2 business days*"])
 
 
 def test_llm_fixture_without_a_model_is_a_usage_error(pytester: pytest.Pytester) -> None:

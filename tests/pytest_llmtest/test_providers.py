@@ -12,15 +12,19 @@ PROVIDERS = ["openai", "anthropic"]
 
 
 def project(pytester: pytest.Pytester, server: FakeLLMServer, provider: str, model: str) -> None:
-    pytester.makepyprojecttoml(textwrap.dedent(f"""
+    pytester.makepyprojecttoml(
+        textwrap.dedent(f"""
         [tool.llmtest.models.bot]
         adapter = "{provider}"
         model = "{model}"
         base_url = "{server.base_url_for(provider)}"
         max_retries = 1
         timeout_s = 2
-    """))
-    pytester.makefile(".llm.yaml", test_bot=textwrap.dedent("""
+    """)
+    )
+    pytester.makefile(
+        ".llm.yaml",
+        test_bot=textwrap.dedent("""
         model: bot
         system: "You are terse."
         cases:
@@ -32,7 +36,8 @@ def project(pytester: pytest.Pytester, server: FakeLLMServer, provider: str, mod
             prompt: "What is 2+2?"
             assert:
               - contains: ["5"]
-    """))
+    """),
+    )
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -52,7 +57,9 @@ def test_http_500_is_an_error_with_the_provider_message(
     project(pytester, fake_provider, provider, "status-500")
     result = pytester.runpytest()
     result.assert_outcomes(errors=2)
-    result.stdout.fnmatch_lines([f"*model bot gave no answer: {provider} model 'status-500'*HTTP 500*"])
+    result.stdout.fnmatch_lines(
+        [f"*model bot gave no answer: {provider} model 'status-500'*HTTP 500*"]
+    )
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
