@@ -131,8 +131,9 @@ class LLMCaseItem(pytest.Item):
         scores = [r.score for r in results if r.score is not None]
         if scores:
             self.user_properties.append(("llm_score", round(sum(scores) / len(scores), 4)))
-        tokens = sum((r.input_tokens or 0) + (r.output_tokens or 0) for r in results)
-        self.user_properties.append(("llm_tokens", tokens))
+        if any(r.input_tokens is not None or r.output_tokens is not None for r in results):
+            tokens = sum((r.input_tokens or 0) + (r.output_tokens or 0) for r in results)
+            self.user_properties.append(("llm_tokens", tokens))
         self.user_properties.append(("llm_calls", len(results)))
         self.user_properties.append(("llm_retries", sum(r.retries for r in results)))
         if self.case.repeat > 1:
@@ -145,4 +146,5 @@ class LLMCaseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         line = self.case.line - 1 if self.case.line else None
-        return self.path, line, f"{self.case.suite}::{self.case.id}"
+        # Not the case id itself: pytest would print dots in a matching domain as '::'.
+        return self.path, line, f"case {self.case.id}"

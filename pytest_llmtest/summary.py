@@ -33,9 +33,10 @@ def summary_line(cases: list[dict[str, Any]]) -> str:
         f"{len(cases)} cases on {', '.join(models)}: {counts['pass']} passed, "
         f"{counts['fail']} failed, {counts['error']} errors; "
         f"{sum(int(c.get('llm_calls', 0)) for c in cases)} calls, "
-        f"{sum(int(c.get('llm_retries', 0)) for c in cases)} retries, "
-        f"{sum(int(c.get('llm_tokens', 0)) for c in cases)} tokens"
+        f"{sum(int(c.get('llm_retries', 0)) for c in cases)} retries"
     )
+    if any("llm_tokens" in c for c in cases):
+        line += f", {sum(int(c.get('llm_tokens', 0)) for c in cases)} tokens"
     if latencies:
         p50 = latencies[len(latencies) // 2]
         p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]

@@ -1,0 +1,28 @@
+"""The examples a newcomer copies from are themselves run as tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", *args],
+        cwd=EXAMPLES / name,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_quickstart_passes_except_its_one_explained_failure() -> None:
+    result = run_example("quickstart")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 failed, 10 passed" in result.stdout
+    assert "FAILED test_support.llm.yaml::weekend-hours-expected-failure" in result.stdout
+    assert "expected output to contain 'Saturday'" in result.stdout
