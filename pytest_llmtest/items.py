@@ -146,5 +146,7 @@ class LLMCaseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         line = self.case.line - 1 if self.case.line else None
-        # Not the case id itself: pytest would print dots in a matching domain as '::'.
-        return self.path, line, f"case {self.case.id}"
+        # The domain heads the failure report. pytest prints a domain that ends the node id
+        # with its dots as '::' (for Python names), so an id with dots is named differently.
+        domain = self.case.id if "." not in self.case.id else f"case {self.case.id}"
+        return self.path, line, domain

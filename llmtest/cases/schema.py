@@ -41,12 +41,40 @@ class SchemaValidator:
         if self._fast is None:
             import fastjsonschema
 
-            self._fast = fastjsonschema.compile(self.schema)
+            self._fast = fastjsonschema.compile(_inline_refs(self.schema), handlers=_NO_FETCH)
         try:
             self._fast(data)
         except Exception:  # noqa: BLE001 - any doubt goes to the reference validator
             return _reference_problem(self._reference, data)
         return None
+
+
+def _refuse_fetch(uri: str) -> Any:
+    raise ValueError(f"case-file schema tried to fetch {uri}; it must be self-contained")
+
+
+_NO_FETCH = {"http": _refuse_fetch, "https": _refuse_fetch}
+
+
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every local ``$ref`` replaced by its target, and no ``$id`` or
+    ``$schema``: the compiled validator then has nothing to resolve, let alone fetch."""
+    definitions = schema.get("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {
+                k: inline(v) for k, v in node.items() if k not in ("$id", "$schema", "$defs")
+            }
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    result: dict[str, Any] = inline(schema)
+    return result
 
 
 @functools.cache
