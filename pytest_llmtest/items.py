@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from llmtest.cases import Case, load_suite
-from llmtest.errors import ConfigError, LLMTestError
+from llmtest.cases import Case, Suite, load_suite
+from llmtest.errors import CaseFileError, ConfigError, LLMTestError
 from llmtest.evaluation import CaseOutcome, evaluate
 from pytest_llmtest.state import LLMSession, session_key
 
@@ -42,7 +42,7 @@ class LLMCaseFile(pytest.File):
         try:
             suite = load_suite(self.path, display)
             if state.cli_model is None:
-                _check_models(state, suite.cases)
+                _check_models(state, suite)
         except LLMTestError as exc:
             raise self.CollectError(str(exc)) from None
         for case in suite.cases:
@@ -56,19 +56,24 @@ class LLMCaseFile(pytest.File):
             yield item
 
 
-def _check_models(state: LLMSession, cases: tuple[Case, ...]) -> None:
-    """An unknown alias in a case file is that file's collection error."""
-    checked: set[str] = set()
-    for case in cases:
-        spec = case.model
-        if spec is None or spec in checked:
-            continue
-        checked.add(spec)
+def _check_models(state: LLMSession, suite: Suite) -> None:
+    """An unknown alias or adapter in a case file is that file's collection error."""
+    if suite.model is not None:
         try:
-            state.model(spec)
+            state.model(suite.model)
         except ConfigError as exc:
-            where = f"{case.suite}:{case.line}" if case.line else case.suite
-            raise ConfigError(f"{where}: case {case.id!r}: field 'model': {exc}") from None
+            raise CaseFileError(
+                suite.path, str(exc), line=suite.model_line, field="model"
+            ) from None
+    for case in suite.cases:
+        if case.model is None or case.model == suite.model:
+            continue
+        try:
+            state.model(case.model)
+        except ConfigError as exc:
+            raise CaseFileError(
+                suite.path, str(exc), line=case.line, case_id=case.id, field="model"
+            ) from None
 
 
 class LLMCaseItem(pytest.Item):

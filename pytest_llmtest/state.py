@@ -15,6 +15,7 @@ from llmtest.config import ModelConfig, ProjectConfig, load_project_config
 from llmtest.engine import Engine, Execution
 from llmtest.errors import ConfigError
 from llmtest.evaluation import CaseOutcome
+from llmtest.plugins import adapter_factory
 
 NO_MODEL = (
     "no model configured: pass --llm-model SPEC (e.g. echo: or openai:gpt-4o-mini), "
@@ -59,6 +60,7 @@ class LLMSession:
         """Resolve a spec or alias once; command-line timeouts and retries apply to all."""
         if spec not in self._models:
             model = self.project.resolve_model(spec)
+            adapter_factory(model.adapter)
             if self.timeout is not None:
                 model = dataclasses.replace(model, timeout_s=self.timeout)
             if self.max_retries is not None:

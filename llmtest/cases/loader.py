@@ -62,7 +62,13 @@ def load_suite(path: Path | str, display: str | None = None) -> Suite:
     loader = _SuiteLoader(name, assertion_types())
     cases = loader.load(path, name, _Inherited(), stack=())
     suite_hash = hashlib.sha256("".join(c.hash for c in cases).encode()).hexdigest()[:16]
-    return Suite(path=name, cases=tuple(cases), model=loader.model, hash=suite_hash)
+    return Suite(
+        path=name,
+        cases=tuple(cases),
+        model=loader.model,
+        hash=suite_hash,
+        model_line=loader.model_line,
+    )
 
 
 class _SuiteLoader:
@@ -70,6 +76,7 @@ class _SuiteLoader:
         self.suite_name = suite_name
         self.types = types
         self.model: str | None = None
+        self.model_line: int | None = None
         self.seen_ids: dict[str, tuple[str, int]] = {}
 
     def load(
@@ -98,6 +105,7 @@ class _SuiteLoader:
         )
         if not stack:
             self.model = scope.model
+            self.model_line = raw.line_of(("model",))
         context = BuildContext(base_dir=path.parent)
         cases = [self._case(raw_case, raw, display, scope, context) for raw_case in raw.cases]
         for index, target in enumerate(settings.get("include", [])):

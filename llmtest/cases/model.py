@@ -62,3 +62,4 @@ class Suite:
     cases: tuple[Case, ...]
     model: str | None = None
     hash: str = ""
+    model_line: int | None = None

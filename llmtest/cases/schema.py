@@ -66,9 +66,7 @@ def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/$defs/"):
                 return inline(definitions[ref.removeprefix("#/$defs/")])
-            return {
-                k: inline(v) for k, v in node.items() if k not in ("$id", "$schema", "$defs")
-            }
+            return {k: inline(v) for k, v in node.items() if k not in ("$id", "$schema", "$defs")}
         if isinstance(node, list):
             return [inline(v) for v in node]
         return node

@@ -1,0 +1,81 @@
+"""Third-party packages add adapters and assertions through entry points, like built-ins."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+PLUGIN = """
+from llmtest import Response, hookimpl
+from llmtest.assertions.base import AssertionResult, AssertionType
+
+
+class ShoutAdapter:
+    name = "shout"
+
+    def __init__(self, config):
+        self.config = config
+
+    async def complete(self, request):
+        return Response(text=request.prompt.upper(), model="shout")
+
+    async def aclose(self):
+        return None
+
+
+def _build_is_upper(args, ctx):
+    def check(response):
+        ok = response.text.isupper()
+        return AssertionResult("is_upper", ok, None, "ok" if ok else "not upper case")
+    return check
+
+
+@hookimpl
+def llmtest_adapters():
+    return {"shout": ShoutAdapter}
+
+
+@hookimpl
+def llmtest_assertions():
+    return [AssertionType("is_upper", _build_is_upper)]
+"""
+
+
+@pytest.fixture
+def installed_plugin(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real distribution on sys.path with entry points, as `pip install` would leave it."""
+    site = pytester.mkdir("site")
+    (site / "llmtest_shout.py").write_text(PLUGIN)
+    dist = site / "llmtest_shout-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: llmtest-shout\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[llmtest.adapters]\nshout = llmtest_shout\n")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+
+
+def test_an_entry_point_plugin_adds_an_adapter_and_an_assertion(
+    pytester: pytest.Pytester, installed_plugin: None
+) -> None:
+    pytester.makefile(
+        ".llm.yaml",
+        test_shout=textwrap.dedent("""
+        model: "shout:"
+        cases:
+          - {id: loud, prompt: hello, assert: [{equals: HELLO}, {is_upper: true}]}
+    """),
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
+
+
+def test_an_unknown_adapter_names_the_installed_ones(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".llm.yaml", test_a="model: 'nope:x'\ncases: [{id: a, prompt: hi}]")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "test_a.llm.yaml:1: field 'model': unknown adapter 'nope'; "
+            "installed adapters: *echo*openai*"
+        ]
+    )
