@@ -211,7 +211,7 @@ class Engine:
                     error = ModelCallError(
                         f"{model.name}: no answer within {model.timeout_s:g}s", retryable=True
                     )
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - an adapter bug is an error outcome
                     error = ModelCallError(f"{model.name}: {type(exc).__name__}: {exc}")
             if not error.retryable or retry >= model.max_retries:
                 if retry:

@@ -91,7 +91,7 @@ def _xdist_queued_items(item: pytest.Item) -> list[pytest.Item]:
         try:
             with queue.lock() as indices:
                 queued = [i for i in indices if isinstance(i, int)]
-        except Exception:
+        except Exception:  # noqa: BLE001 - xdist internals changed: fall back
             return []
         return [session.items[i] for i in queued if i < len(session.items)]
     return []

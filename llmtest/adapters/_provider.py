@@ -145,7 +145,7 @@ class ProviderAdapter(ABC, Generic[ClientT]):
             self._secret = api_key
         try:
             self._client, self._errors = self._create_client(api_key)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a broken SDK install is the case's error
             raise ModelCallError(
                 f"{self._who()}: cannot create the client: {self._clean(str(exc))}",
                 retryable=False,

@@ -112,7 +112,7 @@ class CallableAdapter:
                 result = await asyncio.to_thread(self.fn, argument)
         except ModelCallError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the app's own failure is the case's error
             raise ModelCallError(
                 f"callable {self.config.model!r} raised {type(exc).__name__}: {exc}"
             ) from None

@@ -56,7 +56,7 @@ class PythonCheck:
                 returned = self.function(response.text, context)
             else:
                 returned = self.function(response.text)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the user's check failed, not us
             message = f"python check {self.label!r} raised {type(exc).__name__}: {exc}"
             return AssertionResult("python", False, None, message)
         return self._verdict(returned, response.text)
@@ -175,7 +175,7 @@ def _import(module_name: str, base_dir: Path) -> ModuleType:
     except ModuleNotFoundError as exc:
         if not _is_self(exc.name, module_name):
             raise AssertionSpecError(_import_failure(module_name, exc)) from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the user's module failed to import
         raise AssertionSpecError(_import_failure(module_name, exc)) from None
     *packages, last = module_name.split(".")
     path = base_dir.joinpath(*packages, f"{last}.py").resolve()
@@ -199,7 +199,7 @@ def _load_file(path: Path, module_name: str) -> ModuleType:
     sys.modules[unique] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the user's module failed to import
         del sys.modules[unique]
         raise AssertionSpecError(_import_failure(module_name, exc)) from None
     _modules_by_path[path] = module

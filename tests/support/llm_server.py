@@ -269,7 +269,7 @@ class FakeLLMServer:
         self._loop = loop
         try:
             loop.run_until_complete(self.serve(on_ready=lambda _url: self._ready.set()))
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
             self._startup_error = exc
         finally:
             self._ready.set()
@@ -330,7 +330,7 @@ class FakeLLMServer:
                     return
                 try:
                     reply = await self._answer(request)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - a server bug becomes a 500
                     traceback.print_exc()
                     reply = _error_reply(500, f"FakeLLMServer bug: {exc!r}")
                 if reply.action == "drop":
