@@ -21,7 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
-_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected|tests? collected)")
+_COUNT = re.compile(
+    r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected|tests? collected)"
+)
 
 
 @dataclass
@@ -36,9 +38,39 @@ class Timed:
         return "\n".join(text[-lines:])
 
 
+ENV_OVERRIDES: dict[str, str | None] = {}
+"""Applied to every timed subprocess (see :func:`use_bytecode_cache`)."""
+
+
+def use_bytecode_cache(enabled: bool, prefix: Path) -> str:
+    """Give the timed runs a private, warmable bytecode cache, as a developer's machine has.
+
+    The sandbox sets PYTHONDONTWRITEBYTECODE=1, so every run would recompile the modules
+    without a .pyc and pytest would re-rewrite the asserts of every plugin module (its
+    rewrite cache is off too). PYTHONPYCACHEPREFIX keeps the cache out of the source tree.
+    Returns a description for the output.
+    """
+    if enabled:
+        ENV_OVERRIDES["PYTHONDONTWRITEBYTECODE"] = None
+        ENV_OVERRIDES["PYTHONPYCACHEPREFIX"] = str(prefix)
+        return f"bytecode cache on (PYTHONPYCACHEPREFIX={prefix}, warmed)"
+    ENV_OVERRIDES["PYTHONDONTWRITEBYTECODE"] = "1"
+    return "bytecode cache off (PYTHONDONTWRITEBYTECODE=1: cold imports every run)"
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for key, value in ENV_OVERRIDES.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
 def run_timed(cmd: Sequence[str], cwd: Path, timeout: float | None = None) -> Timed:
     """Run ``cmd`` to completion; wall seconds from spawn to exit."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = child_env()
     env.pop("PYTEST_ADDOPTS", None)
     env.pop("PYTEST_PLUGINS", None)
     started = time.perf_counter()
@@ -61,8 +93,11 @@ def summary_counts(output: str) -> dict[str, int]:
         if found:
             counts: dict[str, int] = {}
             for number, word in found:
-                key = {"error": "errors", "test collected": "collected",
-                       "tests collected": "collected"}.get(word, word)
+                key = {
+                    "error": "errors",
+                    "test collected": "collected",
+                    "tests collected": "collected",
+                }.get(word, word)
                 counts[key] = int(number)
             return counts
     return {}
@@ -87,7 +122,7 @@ def write_pyproject(project: Path, port: int | None) -> None:
 @contextlib.contextmanager
 def fake_server(delay: float, extra: Sequence[str] = ()) -> Iterator[int]:
     """Start tests/support/llm_server.py as its own process; yield its port."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**child_env(), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [PYTHON, "-m", "tests.support.llm_server", "--port", "0", "--delay", str(delay), *extra],
         cwd=REPO,

@@ -39,26 +39,60 @@ from _common import (  # noqa: E402
     pytest_cmd,
     run_timed,
     summary_counts,
+    use_bytecode_cache,
     verdict,
     write_pyproject,
 )
 
 TARGET_S = 3.0
 
-TOPICS = ["refunds", "shipping", "warranty", "billing", "accounts", "privacy", "returns",
-          "orders", "discounts", "loyalty", "security", "outage", "pricing", "delivery"]
-TAGS = ["smoke", "regression", "critical", "policy", "injection", "pii", "jailbreak",
-        "format", "tone", "safety", "billing", "multilingual", "rag", "long-context"]
+TOPICS = [
+    "refunds",
+    "shipping",
+    "warranty",
+    "billing",
+    "accounts",
+    "privacy",
+    "returns",
+    "orders",
+    "discounts",
+    "loyalty",
+    "security",
+    "outage",
+    "pricing",
+    "delivery",
+]
+TAGS = [
+    "smoke",
+    "regression",
+    "critical",
+    "policy",
+    "injection",
+    "pii",
+    "jailbreak",
+    "format",
+    "tone",
+    "safety",
+    "billing",
+    "multilingual",
+    "rag",
+    "long-context",
+]
 CITIES = ["Paris", "Berlin", "Madrid", "Rome", "Lisbon", "Vienna", "Prague", "Oslo"]
 SCHEMA = {
     "type": "object",
     "required": ["order_id", "items"],
     "properties": {
         "order_id": {"type": "string", "pattern": "^[A-Z]{2}-\\d+$"},
-        "items": {"type": "array", "minItems": 1,
-                  "items": {"type": "object", "required": ["sku", "qty"],
-                            "properties": {"sku": {"type": "string"},
-                                           "qty": {"type": "integer", "minimum": 1}}}},
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["sku", "qty"],
+                "properties": {"sku": {"type": "string"}, "qty": {"type": "integer", "minimum": 1}},
+            },
+        },
         "note": {"type": ["string", "null"]},
     },
     "additionalProperties": False,
@@ -78,19 +112,29 @@ def make_case(i: int, rng: random.Random) -> dict[str, object]:
         if kind == 3:
             case["expected_format"] = "json"
             if rng.random() < 0.5:
-                case["schema"] = {"type": "object", "required": ["answer"],
-                                  "properties": {"answer": {"type": "string"}}}
+                case["schema"] = {
+                    "type": "object",
+                    "required": ["answer"],
+                    "properties": {"answer": {"type": "string"}},
+                }
         return case
     assertions: list[dict[str, object]] = [{"contains": [topic]}]
     if rng.random() < 0.6:
-        assertions.append({"not_contains": {"values": ["I cannot help", "as an AI"],
-                                            "ignore_case": True}})
+        assertions.append(
+            {"not_contains": {"values": ["I cannot help", "as an AI"], "ignore_case": True}}
+        )
     if rng.random() < 0.4:
         assertions.append({"regex": {"pattern": rf"\b{i}\b|order\s+#?\d+", "ignore_case": True}})
     if rng.random() < 0.3:
-        assertions.append({"similarity": {"reference": f"The {topic} policy for order {i} is "
-                                          "30 days from delivery.", "min": 0.6,
-                                          "method": rng.choice(["ratio", "token_set_ratio"])}})
+        assertions.append(
+            {
+                "similarity": {
+                    "reference": f"The {topic} policy for order {i} is 30 days from delivery.",
+                    "min": 0.6,
+                    "method": rng.choice(["ratio", "token_set_ratio"]),
+                }
+            }
+        )
     if kind == 9:
         assertions.append({"json_schema": SCHEMA})
     case = {
@@ -111,15 +155,25 @@ def write_library(project: Path, cases: int, seed: int = 0) -> Path:
     rng = random.Random(seed)
     path = project / "test_library.llm.jsonl"
     with path.open("w") as out:
-        out.write(json.dumps({"suite": {"description": "bench library", "tags": ["library"],
-                                        "system": "You are Acme's support agent."}}) + "\n")
+        out.write(
+            json.dumps(
+                {
+                    "suite": {
+                        "description": "bench library",
+                        "tags": ["library"],
+                        "system": "You are Acme's support agent.",
+                    }
+                }
+            )
+            + "\n"
+        )
         for i in range(cases):
             out.write(json.dumps(make_case(i, rng)) + "\n")
     return path
 
 
 LOAD_SNIPPET = r"""
-import json, sys, time
+import cProfile, json, pstats, sys, time
 t0 = time.perf_counter()
 from llmtest.cases import load_suite
 from llmtest.plugins import assertion_types
@@ -128,24 +182,57 @@ assertion_types()
 t2 = time.perf_counter()
 suite = load_suite(sys.argv[1], "test_library.llm.jsonl")
 t3 = time.perf_counter()
+prof = cProfile.Profile()
+prof.enable()
 load_suite(sys.argv[1], "test_library.llm.jsonl")
-t4 = time.perf_counter()
+prof.disable()
+stats = pstats.Stats(prof).stats
+total = max(ct for (_, _, _), (_, _, _, ct, _) in stats.items())
+shares = {}
+for (filename, _, func), (_, _, _, ct, _) in stats.items():
+    name = f"{filename.rsplit('/', 1)[-1]}:{func}"
+    if func in sys.argv[2].split(",") and filename.find("/llmtest/") >= 0:
+        shares[name] = shares.get(name, 0.0) + ct / total
 print(json.dumps({"import": t1 - t0, "registry": t2 - t1, "load": t3 - t2,
-                  "load_again": t4 - t3, "cases": len(suite.cases)}))
+                  "cases": len(suite.cases), "shares": shares}))
 """
+
+# Functions of llmtest whose cumulative share of load_suite is reported (when they exist;
+# names that disappear in a refactor are simply not shown).
+BREAKDOWN = (
+    "read_suite",
+    "first_problem",
+    "compile_schema",
+    "build_regex",
+    "render_value",
+    "render",
+    "_case_hash",
+    "build_similarity",
+    "build_contains",
+    "build_not_contains",
+)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--importtime", action="store_true",
-                        help="also list the slowest imports of an empty collection")
+    parser.add_argument(
+        "--importtime",
+        action="store_true",
+        help="also list the slowest imports of an empty collection",
+    )
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="keep this sandbox's PYTHONDONTWRITEBYTECODE=1 (cold imports)",
+    )
     args = parser.parse_args()
 
     print(f"bench_collection  ({machine()}; {time.strftime('%Y-%m-%d %H:%M')})")
     with tempfile.TemporaryDirectory(prefix="llmtest-bench-") as tmp:
         root = Path(tmp)
+        print(f"  {use_bytecode_cache(not args.no_bytecode_cache, root / 'pycache')}")
         project, empty = root / "project", root / "empty"
         project.mkdir()
         empty.mkdir()
@@ -155,9 +242,15 @@ def main() -> int:
         size = library.stat().st_size
         print(f"  {args.cases} cases, {size / 1e6:.1f} MB JSONL, {args.runs} runs")
 
+        collect_cmd = pytest_cmd("--collect-only", "-q", "-p", "no:cacheprovider")
+        warm = root / "warm"  # untimed warm-up of the bytecode cache: every import path
+        warm.mkdir()
+        write_pyproject(warm, None)
+        write_library(warm, 50)
+        run_timed(collect_cmd, warm)
         times = []
         for _ in range(args.runs):
-            timed = run_timed(pytest_cmd("--collect-only", "-q", "-p", "no:cacheprovider"), project)
+            timed = run_timed(collect_cmd, project)
             counts = summary_counts(timed.stdout)
             if timed.returncode != 0 or counts.get("collected") != args.cases:
                 print(f"  collection failed or incomplete (exit {timed.returncode}, {counts}):")
@@ -168,39 +261,67 @@ def main() -> int:
 
         startup = median([run_timed([PYTHON, "-c", "pass"], REPO).seconds for _ in range(3)])
         version = median([run_timed(pytest_cmd("--version"), empty).seconds for _ in range(3)])
-        empty_runs = [run_timed(pytest_cmd("--collect-only", "-q", "-p", "no:cacheprovider"),
-                                empty) for _ in range(3)]
+        empty_runs = [run_timed(collect_cmd, empty) for _ in range(3)]
         empty_s = median([t.seconds for t in empty_runs])
-        load = run_timed([PYTHON, "-c", LOAD_SNIPPET, str(library)], REPO)
+        load = run_timed([PYTHON, "-c", LOAD_SNIPPET, str(library), ",".join(BREAKDOWN)], REPO)
         try:
             parts = json.loads(load.stdout.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError):
             print("  load_suite in-process failed:\n    " + load.tail().replace("\n", "\n    "))
-            parts = {"import": float("nan"), "registry": float("nan"), "load": float("nan"),
-                     "load_again": float("nan")}
+            parts = {
+                "import": float("nan"),
+                "registry": float("nan"),
+                "load": float("nan"),
+                "shares": {},
+            }
 
         rest = total - empty_s - parts["load"]
-        print(f"  pytest --collect-only -q (wall): median {total:.2f} s, min {best:.2f} s "
-              f"(runs: {', '.join(f'{t:.2f}' for t in times)})")
+        print(
+            f"  pytest --collect-only -q (wall): median {total:.2f} s, min {best:.2f} s "
+            f"(runs: {', '.join(f'{t:.2f}' for t in times)})"
+        )
         print("  breakdown:")
         print(f"    python -c pass                                  {startup:6.2f} s")
         print(f"    pytest --version                                {version:6.2f} s")
         print(f"    empty project --collect-only (startup+plugins)  {empty_s:6.2f} s")
-        print(f"    load_suite alone, fresh interpreter             {parts['load']:6.2f} s "
-              f"({parts['load'] / args.cases * 1e6:.0f} us/case; again, warm: "
-              f"{parts['load_again']:.2f} s)")
-        print(f"      (import llmtest.cases {parts['import']:.2f} s, assertion registry "
-              f"{parts['registry']:.2f} s - included in the empty-project figure? "
-              "no: the plugin imports llmtest.cases but builds the registry lazily)")
-        print(f"    rest: pytest items/markers/reporting            {rest:6.2f} s "
-              f"({rest / args.cases * 1e6:.0f} us/case)")
+        print(
+            f"    load_suite alone, fresh interpreter             {parts['load']:6.2f} s "
+            f"({parts['load'] / args.cases * 1e6:.0f} us/case)"
+        )
+        for name, share in sorted(parts["shares"].items(), key=lambda kv: -kv[1]):
+            print(
+                f"      {name:44s}  ~{share * parts['load']:5.2f} s ({share:4.0%} of load_suite, "
+                "cumulative, from cProfile)"
+            )
+        print(
+            f"      (import llmtest.cases {parts['import']:.2f} s and the assertion registry "
+            f"{parts['registry']:.2f} s are not in this figure)"
+        )
+        print(
+            f"    rest: pytest items/markers/reporting            {rest:6.2f} s "
+            f"({rest / args.cases * 1e6:.0f} us/case)"
+        )
         print(f"  target: < {TARGET_S:.1f} s")
-        print(f"  {verdict(total < TARGET_S)}: collect {args.cases} cases, median {total:.2f} s "
-              f"vs < {TARGET_S:.1f} s")
+        print(
+            f"  {verdict(total < TARGET_S)}: collect {args.cases} cases, median {total:.2f} s "
+            f"vs < {TARGET_S:.1f} s"
+        )
 
         if args.importtime:
-            timed = run_timed([PYTHON, "-X", "importtime", "-m", "pytest", "--collect-only", "-q",
-                               "-p", "no:cacheprovider"], empty)
+            timed = run_timed(
+                [
+                    PYTHON,
+                    "-X",
+                    "importtime",
+                    "-m",
+                    "pytest",
+                    "--collect-only",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                ],
+                empty,
+            )
             rows = []
             for line in timed.stderr.splitlines():
                 if not line.startswith("import time:") or "cumulative" in line:

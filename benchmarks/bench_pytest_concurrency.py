@@ -44,6 +44,7 @@ from _common import (  # noqa: E402
     pytest_cmd,
     run_timed,
     summary_counts,
+    use_bytecode_cache,
     verdict,
     write_pyproject,
 )
@@ -67,7 +68,10 @@ def write_suite(project: Path, cases: int, name: str = "test_bench.llm.jsonl") -
 def collect(project: Path, runs: int = 3) -> list[float]:
     times = []
     for _ in range(runs):
-        timed = run_timed(pytest_cmd("--collect-only", "-q", "-p", "no:cacheprovider"), project)
+        timed = run_timed(
+            pytest_cmd("--collect-only", "-q", "-p", "no:cacheprovider", "test_bench.llm.jsonl"),
+            project,
+        )
         if timed.returncode != 0:
             print(f"collection failed (exit {timed.returncode}):\n{timed.tail()}")
             raise SystemExit(0)
@@ -76,10 +80,16 @@ def collect(project: Path, runs: int = 3) -> list[float]:
 
 
 def run_suite(project: Path, concurrency: int, target: Path | None = None) -> Timed:
-    args = ["-q", "-p", "no:cacheprovider", "--llm-model", "bench",
-            "--llm-concurrency", str(concurrency)]
-    if target is not None:
-        args.append(str(target.relative_to(project)))
+    args = [
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--llm-model",
+        "bench",
+        "--llm-concurrency",
+        str(concurrency),
+    ]
+    args.append(str((target or project / "test_bench.llm.jsonl").relative_to(project)))
     return run_timed(pytest_cmd(*args), project)
 
 
@@ -95,88 +105,147 @@ def main() -> int:
     parser.add_argument("--delay", type=float, default=0.2, help="server delay per reply (s)")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--runs", type=int, default=3, help="timed concurrent runs")
-    parser.add_argument("--serial-cases", type=int, default=None,
-                        help="cases in the --llm-concurrency 1 run (default: --cases)")
+    parser.add_argument(
+        "--serial-cases",
+        type=int,
+        default=None,
+        help="cases in the --llm-concurrency 1 run (default: --cases)",
+    )
     parser.add_argument("--skip-serial", action="store_true")
-    parser.add_argument("--profile", action="store_true",
-                        help="also profile one in-process run with cProfile")
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile one in-process run with cProfile"
+    )
     parser.add_argument("--top", type=int, default=25, help="rows per profile table")
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="keep this sandbox's PYTHONDONTWRITEBYTECODE=1 (cold imports)",
+    )
     args = parser.parse_args()
 
     ideal = math.ceil(args.cases / args.concurrency) * args.delay
     print(f"bench_pytest_concurrency  ({machine()}; {time.strftime('%Y-%m-%d %H:%M')})")
-    print(f"  {args.cases} cases, server delay {args.delay * 1000:.0f} ms, "
-          f"--llm-concurrency {args.concurrency}, {args.runs} runs")
+    print(
+        f"  {args.cases} cases, server delay {args.delay * 1000:.0f} ms, "
+        f"--llm-concurrency {args.concurrency}, {args.runs} runs"
+    )
 
-    with tempfile.TemporaryDirectory(prefix="llmtest-bench-") as tmp, fake_server(args.delay) as port:
-        project = Path(tmp)
-        write_pyproject(project, port)
-        write_suite(project, args.cases)
-
-        coll = collect(project)
-        collection = median(coll)
-        print(f"  collection (pytest --collect-only -q, wall, median of 3): {collection:.2f} s "
-              f"(runs: {', '.join(f'{t:.2f}' for t in coll)})")
-
-        runs: list[float] = []
-        all_ok = True
-        for n in range(args.runs):
-            timed = run_suite(project, args.concurrency)
-            ok, detail = check_run(timed, args.cases)
-            all_ok &= ok
-            runs.append(timed.seconds)
-            print(f"  run {n + 1}: {timed.seconds:.2f} s wall ({detail})")
-            if not ok:
-                print("    " + timed.tail().replace("\n", "\n    "))
-        best, med = min(runs), median(runs)
-        target = TOLERANCE * ideal + collection
-        print()
-        print(f"  ideal ceil({args.cases}/{args.concurrency}) x {args.delay:g} s = {ideal:.2f} s")
-        print(f"  target: <= {TOLERANCE} x {ideal:.2f} + collection {collection:.2f} = {target:.2f} s")
-        print(f"  measured: best {best:.2f} s, median {med:.2f} s "
-              f"(run minus collection: {med - collection:.2f} s = {(med - collection) / ideal:.2f} x ideal)")
-        print(f"  {verdict(med <= target and all_ok)}: concurrent run, median {med:.2f} s vs target "
-              f"{target:.2f} s{'' if all_ok else ' (some run did not pass every case)'}")
-
-        if not args.skip_serial:
-            serial_cases = args.serial_cases or args.cases
-            target_file = None
-            if serial_cases != args.cases:
-                sub = project / "serial"
-                sub.mkdir()
-                target_file = write_suite(sub, serial_cases, "test_serial.llm.jsonl")
-            print()
-            print(f"  serial: {serial_cases} cases with --llm-concurrency 1"
-                  + ("" if serial_cases == args.cases else
-                     f" (a subset: --serial-cases {serial_cases}, not the full {args.cases})"))
-            timed = run_suite(project, 1, target_file)
-            ok, detail = check_run(timed, serial_cases)
-            expected = serial_cases * args.delay
-            print(f"  serial run: {timed.seconds:.2f} s wall ({detail}); "
-                  f"ideal {serial_cases} x {args.delay:g} s = {expected:.1f} s; "
-                  f"per case {timed.seconds / serial_cases * 1000:.0f} ms")
-            if serial_cases != args.cases:
-                print(f"  extrapolated to {args.cases} cases: "
-                      f"{(timed.seconds - collection) * args.cases / serial_cases + collection:.1f} s")
-            # The serial figure only has to be shown; it is "as expected" when it is the
-            # serial ideal plus overhead, i.e. concurrency 1 really is serial.
-            print(f"  {verdict(ok and timed.seconds >= expected)}: serial figure shown "
-                  f"({timed.seconds:.1f} s >= {expected:.1f} s, all passed: {ok})")
-            if not ok:
-                print("    " + timed.tail().replace("\n", "\n    "))
-
-        if args.profile:
-            print()
-            profile_in_process(project, args.concurrency, args.top)
+    with tempfile.TemporaryDirectory(prefix="llmtest-bench-") as tmp:
+        cache_note = use_bytecode_cache(not args.no_bytecode_cache, Path(tmp) / "pycache")
+        print(f"  {cache_note}")
+        project = Path(tmp) / "project"
+        project.mkdir()
+        with fake_server(args.delay) as port:
+            write_pyproject(project, port)
+            write_suite(project, args.cases)
+            _measure(args, project, ideal)
     return 0
+
+
+def _measure(args: argparse.Namespace, project: Path, ideal: float) -> None:
+    # Untimed warm-up: fills the bytecode cache (pytest, plugins, the SDK) and the
+    # server's first connections, as any second run on a developer's machine has.
+    warm = project / "warmup"
+    warm.mkdir()
+    warm_file = write_suite(warm, 10, "test_warmup.llm.jsonl")
+    timed = run_suite(project, args.concurrency, warm_file)
+    ok, detail = check_run(timed, 10)
+    if not ok:
+        print(f"  warm-up run failed ({detail}):\n    " + timed.tail().replace("\n", "\n    "))
+        return
+
+    coll = collect(project)
+    collection = median(coll)
+    print(
+        f"  collection (pytest --collect-only -q, wall, median of 3): {collection:.2f} s "
+        f"(runs: {', '.join(f'{t:.2f}' for t in coll)})"
+    )
+
+    runs: list[float] = []
+    all_ok = True
+    for n in range(args.runs):
+        timed = run_suite(project, args.concurrency)
+        ok, detail = check_run(timed, args.cases)
+        all_ok &= ok
+        runs.append(timed.seconds)
+        print(f"  run {n + 1}: {timed.seconds:.2f} s wall ({detail})")
+        if not ok:
+            print("    " + timed.tail().replace("\n", "\n    "))
+    best, med = min(runs), median(runs)
+    target = TOLERANCE * ideal + collection
+    print()
+    print(f"  ideal ceil({args.cases}/{args.concurrency}) x {args.delay:g} s = {ideal:.2f} s")
+    print(f"  target: <= {TOLERANCE} x {ideal:.2f} + collection {collection:.2f} = {target:.2f} s")
+    print(
+        f"  measured: best {best:.2f} s, median {med:.2f} s "
+        f"(run minus collection: {med - collection:.2f} s = {(med - collection) / ideal:.2f} x ideal)"
+    )
+    print(
+        f"  {verdict(med <= target and all_ok)}: concurrent run, median {med:.2f} s vs target "
+        f"{target:.2f} s{'' if all_ok else ' (some run did not pass every case)'}"
+    )
+
+    if not args.skip_serial:
+        serial_cases = args.serial_cases or args.cases
+        target_file = None
+        if serial_cases != args.cases:
+            sub = project / "serial"
+            sub.mkdir()
+            target_file = write_suite(sub, serial_cases, "test_serial.llm.jsonl")
+        print()
+        print(
+            f"  serial: {serial_cases} cases with --llm-concurrency 1"
+            + (
+                ""
+                if serial_cases == args.cases
+                else f" (a subset: --serial-cases {serial_cases}, not the full {args.cases})"
+            )
+        )
+        timed = run_suite(project, 1, target_file)
+        ok, detail = check_run(timed, serial_cases)
+        expected = serial_cases * args.delay
+        print(
+            f"  serial run: {timed.seconds:.2f} s wall ({detail}); "
+            f"ideal {serial_cases} x {args.delay:g} s = {expected:.1f} s; "
+            f"per case {timed.seconds / serial_cases * 1000:.0f} ms"
+        )
+        if serial_cases != args.cases:
+            print(
+                f"  extrapolated to {args.cases} cases: "
+                f"{(timed.seconds - collection) * args.cases / serial_cases + collection:.1f} s"
+            )
+        # The serial figure only has to be shown; it is "as expected" when it is the
+        # serial ideal plus overhead, i.e. concurrency 1 really is serial.
+        print(
+            f"  {verdict(ok and timed.seconds >= expected)}: serial figure shown "
+            f"({timed.seconds:.1f} s >= {expected:.1f} s, all passed: {ok})"
+        )
+        if not ok:
+            print("    " + timed.tail().replace("\n", "\n    "))
+
+    if args.profile:
+        print()
+        profile_in_process(project, args.concurrency, args.top)
 
 
 # -- profiling ------------------------------------------------------------------------
 
 LAYERS = (
-    ("SDK client (openai/httpx/pydantic/anyio)",
-     ("/openai/", "/httpx", "/httpcore/", "/h11/", "/anyio/", "/pydantic", "/sniffio/",
-      "/distro/", "/certifi/", "/ssl.py")),
+    (
+        "SDK client (openai/httpx/pydantic/anyio)",
+        (
+            "/openai/",
+            "/httpx",
+            "/httpcore",
+            "/h11/",
+            "/anyio/",
+            "/pydantic",
+            "/sniffio/",
+            "/distro/",
+            "/certifi/",
+            "/ssl.py",
+        ),
+    ),
     ("event loop (asyncio/selectors)", ("/asyncio/", "/selectors.py")),
     ("llmtest engine/adapters", ("/llmtest/engine.py", "/llmtest/adapters/")),
     ("llmtest evaluation/assertions", ("/llmtest/evaluation.py", "/llmtest/assertions/")),
@@ -227,15 +296,27 @@ def profile_in_process(project: Path, concurrency: int, top: int) -> None:
     started = time.perf_counter()
     try:
         main_prof.enable()
-        code = pytest.main(["-q", "-p", "no:cacheprovider", "--llm-model", "bench",
-                            "--llm-concurrency", str(concurrency), str(project / "test_bench.llm.jsonl")])
+        code = pytest.main(
+            [
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--llm-model",
+                "bench",
+                "--llm-concurrency",
+                str(concurrency),
+                str(project / "test_bench.llm.jsonl"),
+            ]
+        )
         main_prof.disable()
     finally:
         os.chdir(cwd)
         threading.Thread.run = original_run  # type: ignore[method-assign]
     wall = time.perf_counter() - started
-    print(f"profile: in-process pytest.main, exit {code}, {wall:.2f} s wall under cProfile "
-          "(cProfile roughly doubles CPU-bound code; compare shares, not absolutes)")
+    print(
+        f"profile: in-process pytest.main, exit {code}, {wall:.2f} s wall under cProfile "
+        "(cProfile roughly doubles CPU-bound code; compare shares, not absolutes)"
+    )
     for label, prof in [("main thread (pytest)", main_prof), *profiles.items()]:
         stats = pstats.Stats(prof)
         total = sum(v[2] for v in stats.stats.values())  # type: ignore[attr-defined]
