@@ -28,7 +28,10 @@ class LLMSession:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.project: ProjectConfig = load_project_config(config.rootpath)
+        try:
+            self.project: ProjectConfig = load_project_config(config.rootpath)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
         self.cli_model: str | None = config.getoption("llm_model")
         self.default_model: str | None = (
             config.getini("llmtest_model") or self.project.default_model or None

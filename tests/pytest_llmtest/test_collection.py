@@ -107,3 +107,10 @@ def test_unknown_model_on_the_command_line_is_a_usage_error(support_suite: pytes
 def test_tags_are_registered_markers_under_strict_markers(support_suite: pytest.Pytester) -> None:
     result = support_suite.runpytest("--strict-markers", "-m", "critical")
     result.assert_outcomes(passed=1, deselected=2)
+
+
+def test_broken_llmtest_config_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml("[tool.llmtest]\nmodel = 5\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*pyproject.toml: ?tool.llmtest? model must be a string, got 5"])
