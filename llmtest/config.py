@@ -11,7 +11,9 @@ from typing import Any
 
 from llmtest.errors import ConfigError
 
-_SECRET_KEY = re.compile(r"key|token|secret|password|authorization", re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"(?:^|_)(?:api_?key|key|token|secret|password|auth|authorization)(?:$|_)", re.IGNORECASE
+)
 _MODEL_FIELDS = {
     "adapter",
     "model",
@@ -21,6 +23,8 @@ _MODEL_FIELDS = {
     "api_key_env",
     "timeout_s",
     "max_retries",
+    "requests_per_minute",
+    "tokens_per_minute",
 }
 GENERATION_PARAMS = ("temperature", "max_tokens", "top_p", "seed", "stop")
 
@@ -47,6 +51,8 @@ class ModelConfig:
     max_retries: int = 2
     options: Mapping[str, Any] = field(default_factory=dict)
     root: str | None = None
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
 
     def redacted(self) -> dict[str, Any]:
         """The config as a plain dict fit for results and reports: no secret values."""
@@ -89,6 +95,36 @@ class ProjectConfig:
         return f"{self.path}: [tool.llmtest.models.{alias}]" if self.path else alias
 
 
+class ModelResolver:
+    """Specs and aliases to ModelConfigs, once each, with run-wide overrides applied and the
+    adapter known to exist: what both front ends do before any call."""
+
+    def __init__(
+        self,
+        project: ProjectConfig,
+        *,
+        timeout_s: float | None = None,
+        max_retries: int | None = None,
+    ) -> None:
+        self.project = project
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self._models: dict[str, ModelConfig] = {}
+
+    def __call__(self, spec: str) -> ModelConfig:
+        from llmtest.plugins import adapter_factory
+
+        if spec not in self._models:
+            model = self.project.resolve_model(spec)
+            adapter_factory(model.adapter)
+            if self.timeout_s is not None:
+                model = replace(model, timeout_s=self.timeout_s)
+            if self.max_retries is not None:
+                model = replace(model, max_retries=self.max_retries)
+            self._models[spec] = model
+        return self._models[spec]
+
+
 def model_from_table(name: str, table: Mapping[str, Any], *, where: str) -> ModelConfig:
     """Build a ModelConfig from an alias table, checking the types a user can get wrong."""
     if not isinstance(table, Mapping):
@@ -104,7 +140,14 @@ def model_from_table(name: str, table: Mapping[str, Any], *, where: str) -> Mode
         raise ConfigError(f"{where}: 'model' must be a string, got {model!r}")
     params = dict(table.get("params", {}) or {})
     params.update({k: table[k] for k in GENERATION_PARAMS if k in table})
-    for key, kind in (("timeout_s", (int, float)), ("max_retries", int)):
+    number: tuple[type, ...] = (int, float)
+    limits: list[tuple[str, tuple[type, ...]]] = [
+        ("timeout_s", number),
+        ("max_retries", (int,)),
+        ("requests_per_minute", number),
+        ("tokens_per_minute", number),
+    ]
+    for key, kind in limits:
         if key in table and not isinstance(table[key], kind):
             raise ConfigError(f"{where}: {key!r} must be a number, got {table[key]!r}")
     options = {
@@ -121,6 +164,8 @@ def model_from_table(name: str, table: Mapping[str, Any], *, where: str) -> Mode
         timeout_s=float(table.get("timeout_s", 60.0)),
         max_retries=int(table.get("max_retries", 2)),
         options=options,
+        requests_per_minute=table.get("requests_per_minute"),
+        tokens_per_minute=table.get("tokens_per_minute"),
     )
 
 

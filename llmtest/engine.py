@@ -22,6 +22,7 @@ from llmtest.cases.model import Case
 from llmtest.config import ModelConfig
 from llmtest.errors import LLMTestError, ModelCallError
 from llmtest.plugins import adapter_factory
+from llmtest.ratelimit import RateLimiter
 
 T = TypeVar("T")
 
@@ -76,11 +77,13 @@ class Engine:
     """Runs model calls with bounded concurrency, retries with backoff, and timeouts.
 
     ``concurrency`` bounds the number of calls in flight across all models. Adapters are
-    built once per model config, on the engine's loop.
+    built once per model config, on the engine's loop; ``wrap_adapter`` may put a layer
+    around each (the response cache, cassette recording).
     """
 
     concurrency: int = 16
     on_retry: Callable[[RetryEvent], None] | None = None
+    wrap_adapter: Callable[[Adapter, ModelConfig], Adapter] | None = None
     stats: EngineStats = field(default_factory=EngineStats)
 
     def __post_init__(self) -> None:
@@ -90,6 +93,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._adapters: dict[str, Adapter] = {}
+        self._limiters: dict[str, RateLimiter] = {}
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -120,10 +124,14 @@ class Engine:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
-    def submit(self, case: Case, model: ModelConfig) -> concurrent.futures.Future[Execution]:
-        """Start all attempts of ``case`` against ``model``; the future never raises for a
-        model failure: failures are recorded on the attempts."""
-        return self.run_coroutine(self._execute(case, model))
+    def submit(
+        self, case: Case, model: ModelConfig, attempts: Sequence[int] | None = None
+    ) -> concurrent.futures.Future[Execution]:
+        """Start the attempts of ``case`` against ``model`` (all ``repeat`` of them, or only
+        ``attempts`` when resuming); the future never raises for a model failure:
+        failures are recorded on the attempts."""
+        indices = range(case.repeat) if attempts is None else attempts
+        return self.run_coroutine(self._execute(case, model, indices))
 
     def complete(
         self, model: ModelConfig, messages: Sequence[Message], params: dict[str, Any] | None = None
@@ -162,16 +170,18 @@ class Engine:
         adapter = self._adapters.get(model.name)
         if adapter is None:
             adapter = adapter_factory(model.adapter)(model)
+            if self.wrap_adapter is not None:
+                adapter = self.wrap_adapter(adapter, model)
             self._adapters[model.name] = adapter
         return adapter
 
-    async def _execute(self, case: Case, model: ModelConfig) -> Execution:
+    async def _execute(self, case: Case, model: ModelConfig, indices: Sequence[int]) -> Execution:
         request = Request(
             messages=case.messages,
             params={**model.params, **case.params},
             metadata={"suite": case.suite, "case_id": case.id, "tags": case.tags},
         )
-        calls = [self._attempt(model, request, case.id, i) for i in range(case.repeat)]
+        calls = [self._attempt(model, request, case.id, i) for i in indices]
         attempts = await asyncio.gather(*calls)
         return Execution(case=case, model=model, attempts=tuple(attempts))
 
@@ -196,14 +206,20 @@ class Engine:
             adapter = self._adapter(model)
         except LLMTestError as exc:
             raise ModelCallError(str(exc)) from None
+        limiter = self._limiters.get(model.name)
+        if limiter is None:
+            limiter = RateLimiter(model.requests_per_minute, model.tokens_per_minute)
+            self._limiters[model.name] = limiter
         retry = 0
         while True:
+            await limiter.acquire()
             async with self._semaphore:
                 self.stats.calls += 1
                 try:
                     response = await asyncio.wait_for(
                         adapter.complete(request), model.timeout_s + TIMEOUT_GRACE_S
                     )
+                    limiter.record_tokens(response.usage.total_tokens or 0)
                     return response, retry
                 except ModelCallError as exc:
                     error = exc

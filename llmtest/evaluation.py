@@ -110,4 +110,7 @@ def _evaluate_attempt(execution: Execution, attempt: Attempt, run_id: str) -> Ca
         error=attempt.error,
         retries=attempt.retries,
         provider_model=response.model if response else None,
+        prompt=case.prompt,
+        min_pass_rate=case.min_pass_rate,
+        repeat=case.repeat,
     )

@@ -6,11 +6,13 @@ so the two front ends cannot drift apart.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from llmtest.errors import ConfigError
+from llmtest.selection import Shard
 
 
 def positive_int(text: str) -> int:
@@ -47,6 +49,13 @@ class Option:
     parse: Callable[[str], Any] = str
     default: Any = None
     metavar: str | None = None
+
+    def argparse_type(self, text: str) -> Any:
+        """``parse`` for argparse (and pytest's parser): a bad value is a usage error."""
+        try:
+            return self.parse(text)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     @property
     def pytest_flag(self) -> str:
@@ -92,6 +101,64 @@ OPTIONS: tuple[Option, ...] = (
         "retries of a call that failed with 429, 5xx, a timeout or a dropped connection "
         "(default: the model's max_retries, 2)",
         non_negative_int,
+        None,
+        "N",
+    ),
+)
+
+
+def cache_mode(text: str) -> str:
+    if text not in ("auto", "on", "off"):
+        raise ConfigError(f"expected auto, on or off, got {text!r}")
+    return text
+
+
+def shard(text: str) -> Shard:
+    return Shard.parse(text)
+
+
+OPTIONS += (
+    Option(
+        "results",
+        "append every case record to this JSONL results file as it finishes",
+        str,
+        None,
+        "PATH",
+    ),
+    Option(
+        "shard",
+        "run only shard K of N (a stable split by case id, for CI matrices)",
+        shard,
+        None,
+        "K/N",
+    ),
+    Option(
+        "cache",
+        "answer identical requests from the on-disk cache: auto (only at temperature 0), "
+        "on, or off (default auto)",
+        cache_mode,
+        "auto",
+        "MODE",
+    ),
+    Option(
+        "record",
+        "store every request/response pair in this cassette folder (replay with "
+        "--llm-model replay:FOLDER)",
+        str,
+        None,
+        "DIR",
+    ),
+    Option(
+        "history",
+        "SQLite database that keeps every run (default .llmtest/history.sqlite)",
+        str,
+        ".llmtest/history.sqlite",
+        "PATH",
+    ),
+    Option(
+        "repeat",
+        "call the model N times per case (overrides the case files' repeat)",
+        positive_int,
         None,
         "N",
     ),

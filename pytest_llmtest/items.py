@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,6 +47,8 @@ class LLMCaseFile(pytest.File):
         except LLMTestError as exc:
             raise self.CollectError(str(exc)) from None
         for case in suite.cases:
+            if state.repeat is not None:
+                case = dataclasses.replace(case, repeat=state.repeat)
             item = LLMCaseItem.from_parent(self, name=case.id, case=case)
             item.add_marker("llmtest")
             for tag in case.tags:
@@ -54,6 +57,7 @@ class LLMCaseFile(pytest.File):
                     state.registered_markers.add(tag)
                 item.add_marker(tag)
             yield item
+        state.suites[suite.path] = suite.hash
 
 
 def _check_models(state: LLMSession, suite: Suite) -> None:
@@ -101,9 +105,7 @@ class LLMCaseItem(pytest.Item):
         self.execution = future.result()
         errors = self.execution.errors
         if errors:
-            self.outcome = evaluate(self.execution)
-            self.state.outcomes[self.nodeid] = self.outcome
-            self._record_properties()
+            self._finish(evaluate(self.execution))
             unique = list(dict.fromkeys(errors))
             detail = unique[0] if len(unique) == 1 else "\n".join(f"- {e}" for e in unique)
             count = (
@@ -116,11 +118,16 @@ class LLMCaseItem(pytest.Item):
             )
 
     def runtest(self) -> None:
-        self.outcome = evaluate(self.execution)
-        self.state.outcomes[self.nodeid] = self.outcome
+        outcome = self._finish(evaluate(self.execution))
+        if outcome.status != "pass":
+            raise CaseFailed(outcome)
+
+    def _finish(self, outcome: CaseOutcome) -> CaseOutcome:
+        self.outcome = outcome
+        self.state.outcomes[self.nodeid] = outcome
+        self.state.record(outcome)
         self._record_properties()
-        if self.outcome.status != "pass":
-            raise CaseFailed(self.outcome)
+        return outcome
 
     def _record_properties(self) -> None:
         assert self.outcome is not None

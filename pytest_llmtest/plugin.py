@@ -26,7 +26,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(
             option.pytest_flag,
             dest=option.dest,
-            type=option.parse,
+            type=option.argparse_type,
             default=None,
             metavar=option.metavar,
             help=option.help,
@@ -52,6 +52,37 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> LLMCaseFil
     if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
         return LLMCaseFile.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--llm-shard K/N`` keeps this machine's share of the cases (other tests stay)."""
+    shard = config.stash[session_key].shard
+    if shard is None:
+        return
+    keep = [i for i in items if not isinstance(i, LLMCaseItem) or i.case in shard]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    state = session.config.stash[session_key]
+    if not _is_xdist_worker(session.config) and not session.config.option.collectonly:
+        cases = [i.case for i in session.items if isinstance(i, LLMCaseItem)]
+        state.write_header(state.suites, cases)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: every worker writes its records under the controller's run id."""
+    node.workerinput["llmtest_run_id"] = node.config.stash[session_key].run_id
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under xdist the controller collects nothing, so it writes the header up front."""
+    config = session.config
+    if config.pluginmanager.has_plugin("dsession") and not _is_xdist_worker(config):
+        config.stash[session_key].write_header({}, [])
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -103,3 +134,5 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, Any, None]:
     state = session.config.stash.get(session_key, None)
     if state is not None:
         state.close()
+        if state.results_path and not _is_xdist_worker(session.config):
+            state.record_history()

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
-from pathlib import Path
+import sys
 from typing import Any
 
 import pytest
 
 from llmtest import options
 from llmtest.cases.model import Case
-from llmtest.config import ModelConfig, ProjectConfig, load_project_config
+from llmtest.config import ModelConfig, ModelResolver, ProjectConfig, load_project_config
 from llmtest.engine import Engine, Execution
-from llmtest.errors import ConfigError
+from llmtest.errors import ConfigError, LLMTestError
 from llmtest.evaluation import CaseOutcome
-from llmtest.plugins import adapter_factory
+from llmtest.layers import build_layers
+from llmtest.results.history import History
+from llmtest.results.jsonl import ResultWriter, RunHeader, git_sha, header_model, new_run_id
+from llmtest.selection import Shard
 
 NO_MODEL = (
     "no model configured: pass --llm-model SPEC (e.g. echo: or openai:gpt-4o-mini), "
@@ -39,10 +43,21 @@ class LLMSession:
         self.concurrency: int = self._option("concurrency")
         self.timeout: float | None = self._option("timeout")
         self.max_retries: int | None = self._option("max-retries")
+        self.results_path: str | None = self._option("results")
+        self.shard: Shard | None = self._option("shard")
+        self.repeat: int | None = self._option("repeat")
+        self.cache_mode: str = self._option("cache")
+        self.record_dir: str | None = self._option("record")
+        workerinput = getattr(config, "workerinput", {})
+        self.run_id: str = workerinput.get("llmtest_run_id") or new_run_id()
+        self.writer: ResultWriter | None = None
+        self.suites: dict[str, str] = {}
         self.engine: Engine | None = None
         self.futures: dict[str, concurrent.futures.Future[Execution]] = {}
         self.outcomes: dict[str, CaseOutcome] = {}
-        self._models: dict[str, ModelConfig] = {}
+        self.model = ModelResolver(
+            self.project, timeout_s=self.timeout, max_retries=self.max_retries
+        )
         self.registered_markers: set[str] = set()
         if self.cli_model is not None:
             try:
@@ -59,18 +74,6 @@ class LLMSession:
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
 
-    def model(self, spec: str) -> ModelConfig:
-        """Resolve a spec or alias once; command-line timeouts and retries apply to all."""
-        if spec not in self._models:
-            model = self.project.resolve_model(spec)
-            adapter_factory(model.adapter)
-            if self.timeout is not None:
-                model = dataclasses.replace(model, timeout_s=self.timeout)
-            if self.max_retries is not None:
-                model = dataclasses.replace(model, max_retries=self.max_retries)
-            self._models[spec] = model
-        return self._models[spec]
-
     def model_spec_for(self, case: Case) -> str | None:
         return self.cli_model or case.model or self.default_model
 
@@ -82,9 +85,54 @@ class LLMSession:
 
     def start_engine(self) -> Engine:
         if self.engine is None:
-            self.engine = Engine(concurrency=self.concurrency)
+            self.engine = Engine(
+                concurrency=self.concurrency,
+                wrap_adapter=build_layers(
+                    cache_mode=self.cache_mode, record=self.record_dir, root=self.config.rootpath
+                ),
+            )
             self.engine.start()
         return self.engine
+
+    def write_header(self, suites: dict[str, str], cases: list[Case]) -> None:
+        """The results file's first line: written once, by the process that starts the run."""
+        if self.results_path is None:
+            return
+        models = []
+        for case in cases:
+            with contextlib.suppress(ConfigError):
+                models.append(self.model_for(case))
+        if not cases and (self.cli_model or self.default_model):
+            models.append(self.model(self.cli_model or self.default_model or ""))
+        header = RunHeader(
+            run_id=self.run_id,
+            model=header_model(models),
+            suites=suites,
+            git_sha=git_sha(self.config.rootpath),
+        )
+        self._writer().write_header(header)
+
+    def record(self, outcome: CaseOutcome) -> None:
+        if self.results_path is not None:
+            writer = self._writer()
+            for result in outcome.results:
+                writer.write(dataclasses.replace(result, run_id=self.run_id))
+
+    def record_history(self) -> None:
+        """Store the run in the SQLite history (with --llm-results, read back from it, so
+        the records of every xdist worker are included)."""
+        assert self.results_path is not None
+        path = self.config.rootpath / self._option("history")
+        try:
+            History(path).import_file(self.config.rootpath / self.results_path)
+        except (LLMTestError, OSError) as exc:
+            print(f"llmtest: could not record the run in {path}: {exc}", file=sys.stderr)
+
+    def _writer(self) -> ResultWriter:
+        if self.writer is None:
+            assert self.results_path is not None
+            self.writer = ResultWriter(self.config.rootpath / self.results_path)
+        return self.writer
 
     def submit(self, nodeid: str, case: Case) -> concurrent.futures.Future[Execution] | None:
         """Start the case's model calls unless they are already under way."""
@@ -102,9 +150,9 @@ class LLMSession:
         if self.engine is not None:
             self.engine.close()
             self.engine = None
-
-    def project_root(self) -> Path:
-        return self.config.rootpath
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
 
 
 session_key = pytest.StashKey[LLMSession]()

@@ -14,6 +14,7 @@ _BUILTIN = {
     "anthropic": "llmtest.adapters.anthropic:AnthropicAdapter",
     "callable": "llmtest.adapters.callable:CallableAdapter",
     "echo": "llmtest.adapters.echo:EchoAdapter",
+    "replay": "llmtest.adapters.replay:ReplayAdapter",
 }
 
 

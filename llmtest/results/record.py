@@ -33,6 +33,9 @@ class CaseResult:
     error: str | None
     retries: int = 0
     provider_model: str | None = None
+    prompt: str | None = None
+    min_pass_rate: float = 1.0
+    repeat: int = 1
 
     @property
     def score(self) -> float | None:
@@ -59,4 +62,7 @@ class CaseResult:
             "tags": list(self.tags),
             "error": self.error,
             "retries": self.retries,
+            "prompt": self.prompt,
+            "repeat": self.repeat,
+            "min_pass_rate": self.min_pass_rate,
         }

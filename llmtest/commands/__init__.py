@@ -1,0 +1,1 @@
+"""The ``llmtest`` sub-commands, one module each; each module has ``register(subparsers)``."""

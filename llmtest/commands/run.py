@@ -1,0 +1,344 @@
+"""``llmtest run``: every case under the given paths, without pytest's per-item overhead."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from llmtest import options
+from llmtest.config import load_project_config
+from llmtest.engine import Engine, RetryEvent
+from llmtest.errors import ConfigError, LLMTestError
+from llmtest.evaluation import CaseOutcome
+from llmtest.layers import build_layers
+from llmtest.results.history import History
+from llmtest.results.jsonl import (
+    ResultWriter,
+    RunHeader,
+    git_sha,
+    header_model,
+    load_results,
+    new_run_id,
+)
+from llmtest.runner import Planner, RunPlan, RunTotals, execute, load_suites
+from llmtest.selection import Selection, discover, split_list
+
+PLAIN_PROGRESS_EVERY_S = 5.0
+DEFAULT_HISTORY = ".llmtest/history.sqlite"
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "run",
+        help="run case files against a model and stream results to a JSONL file",
+        description="Run every case file under PATHS (default: the current folder).",
+    )
+    parser.add_argument("paths", nargs="*", type=Path, default=[Path(".")], metavar="PATH")
+    shared = {o.name: o for o in options.OPTIONS}
+    for name in (
+        "model",
+        "concurrency",
+        "timeout",
+        "max-retries",
+        "shard",
+        "cache",
+        "record",
+        "repeat",
+    ):
+        option = shared[name]
+        parser.add_argument(
+            option.cli_flag,
+            dest=option.dest,
+            type=option.argparse_type,
+            default=None,
+            metavar=option.metavar,
+            help=option.help,
+        )
+    parser.add_argument(
+        "--out",
+        "--results",
+        dest="llm_results",
+        metavar="PATH",
+        help="results file (JSONL), appended as each case finishes (default: runs/<run id>.jsonl)",
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="PATH",
+        type=Path,
+        help="continue an interrupted run: only cases with no record run",
+    )
+    parser.add_argument(
+        "--tags",
+        type=split_list,
+        default=frozenset(),
+        help="only cases with any of these tags (comma separated)",
+    )
+    parser.add_argument(
+        "--exclude-tags",
+        type=split_list,
+        default=frozenset(),
+        help="leave out cases with any of these tags",
+    )
+    parser.add_argument(
+        "-k",
+        "--id",
+        dest="ids",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="only cases whose id (or suite::id) matches the glob; repeatable",
+    )
+    parser.add_argument(
+        "--max-cases", type=_positive, metavar="N", help="run at most N cases (a smoke run)"
+    )
+    parser.add_argument(
+        "--history",
+        default=DEFAULT_HISTORY,
+        metavar="PATH",
+        help=f"SQLite history database (default {DEFAULT_HISTORY})",
+    )
+    parser.add_argument("--no-history", action="store_true", help="do not record the run")
+    parser.add_argument(
+        "--progress",
+        choices=("auto", "bar", "plain", "none"),
+        default="auto",
+        help="progress display (default: a bar on a terminal, lines otherwise)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    return int(options.OPTIONS_BY_NAME["concurrency"].argparse_type(text))
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    out = Console(soft_wrap=True)
+    project = load_project_config(Path.cwd())
+    root = project.path.parent if project.path else Path.cwd()
+    files = discover(args.paths)
+    if not files:
+        raise LLMTestError(f"no case files under {', '.join(map(str, args.paths))}")
+    suites, problems = load_suites(files, root)
+    if problems:
+        for problem in problems:
+            console.print(str(problem), markup=False, highlight=False)
+        return 2
+    resume = load_results(args.resume) if args.resume else None
+    planner = Planner(
+        project,
+        model_override=args.llm_model,
+        selection=Selection(
+            tags=args.tags,
+            exclude_tags=args.exclude_tags,
+            ids=tuple(args.ids),
+            shard=args.llm_shard,
+            max_cases=args.max_cases,
+        ),
+        repeat=args.llm_repeat,
+        timeout_s=args.llm_timeout,
+        max_retries=args.llm_max_retries,
+    )
+    plan = planner.plan(suites, resume)
+    if resume is not None:
+        _check_resume_model(resume.header, plan)
+        run_id = str(resume.header.get("run_id") or new_run_id())
+        results_path = args.resume
+    else:
+        run_id = new_run_id()
+        results_path = Path(args.llm_results or f"runs/{run_id}.jsonl")
+
+    writer = ResultWriter(results_path)
+    if resume is None:
+        writer.write_header(_header(run_id, plan, suites, root))
+    concurrency = args.llm_concurrency or options.OPTIONS_BY_NAME["concurrency"].default
+    display = _Display(console, plan, _progress_mode(args.progress, console))
+    engine = Engine(
+        concurrency=concurrency,
+        on_retry=display.retry,
+        wrap_adapter=build_layers(
+            cache_mode=args.llm_cache or "auto", record=args.llm_record, root=root
+        ),
+    )
+    started = time.perf_counter()
+    totals = RunTotals()
+    try:
+        with display:
+            totals = execute(
+                plan,
+                engine,
+                run_id=run_id,
+                writer=writer,
+                on_outcome=display.update,
+                keep_records=not args.no_history,
+            )
+    except KeyboardInterrupt:
+        totals.interrupted = True
+        console.print(
+            f"interrupted: every finished case is in {results_path}; "
+            f"continue with: llmtest run {' '.join(map(str, args.paths))} --resume {results_path}",
+            markup=False,
+            highlight=False,
+        )
+    finally:
+        engine.close()
+        writer.close()
+    elapsed = time.perf_counter() - started
+    if not args.no_history:
+        _record_history(args.history, results_path, console)
+    _print_summary(out, plan, totals, elapsed, results_path)
+    return 130 if totals.interrupted else totals.exit_code
+
+
+def _check_resume_model(header: dict[str, Any], plan: RunPlan) -> None:
+    recorded = header.get("model", {}).get("name")
+    models = {m.name for m in plan.models}
+    if recorded and models and models != {recorded}:
+        raise ConfigError(
+            f"the resumed run used model {recorded!r}, this one would use "
+            f"{', '.join(sorted(models))}; pass --model {recorded}"
+        )
+
+
+def _header(run_id: str, plan: RunPlan, suites: list[Any], root: Path) -> RunHeader:
+    return RunHeader(
+        run_id=run_id,
+        model=header_model(plan.models),
+        suites={s.path: s.hash for s in suites},
+        git_sha=git_sha(root),
+    )
+
+
+def _record_history(path: str, results_path: Path, console: Console) -> None:
+    try:
+        History(path).import_file(results_path)
+    except (LLMTestError, OSError) as exc:
+        console.print(f"warning: could not record the run in {path}: {exc}", markup=False)
+
+
+def _progress_mode(choice: str, console: Console) -> str:
+    if choice != "auto":
+        return choice
+    return "bar" if console.is_terminal else "plain"
+
+
+class _Display:
+    """A progress bar on a terminal; a line every few seconds in CI logs."""
+
+    def __init__(self, console: Console, plan: RunPlan, mode: str) -> None:
+        self.console = console
+        self.mode = mode
+        self.total = len(plan.cases)
+        self.retrying = 0
+        self._last_line = 0.0
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        if mode == "bar":
+            self._progress = Progress(
+                TextColumn("[bold]llmtest"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TextColumn("{task.fields[counts]}"),
+                TimeRemainingColumn(),
+                console=console,
+                transient=False,
+            )
+            self._task = self._progress.add_task("run", total=self.total, counts="")
+
+    def __enter__(self) -> _Display:
+        if self._progress is not None:
+            self._progress.start()
+        elif self.mode == "plain":
+            self.console.print(f"llmtest: running {self.total} cases", markup=False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def retry(self, event: RetryEvent) -> None:
+        self.retrying += 1
+        if self.mode == "plain":
+            self.console.print(
+                f"retrying {event.case_id} in {event.delay_s:.1f}s "
+                f"(retry {event.retry}): {event.reason}",
+                markup=False,
+                highlight=False,
+            )
+
+    def update(self, outcome: CaseOutcome, totals: RunTotals) -> None:
+        counts = (
+            f"[green]{totals.passed} passed[/] [red]{totals.failed} failed[/] "
+            f"[yellow]{totals.errors} errors[/] {totals.retries} retries"
+        )
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, completed=totals.cases, counts=counts)
+        elif self.mode == "plain":
+            now = time.monotonic()
+            if now - self._last_line >= PLAIN_PROGRESS_EVERY_S or totals.cases == self.total:
+                self._last_line = now
+                self.console.print(
+                    f"[{totals.cases}/{self.total}] {totals.passed} passed, {totals.failed} "
+                    f"failed, {totals.errors} errors, {totals.retries} retries",
+                    markup=False,
+                    highlight=False,
+                )
+
+
+MAX_PROBLEMS_SHOWN = 20
+
+
+def _print_summary(
+    out: Console, plan: RunPlan, totals: RunTotals, elapsed: float, path: Path
+) -> None:
+    """A few short lines that read well in a terminal and in a CI log alike."""
+    latencies = sorted(totals.latencies)
+    models = ", ".join(m.name for m in plan.models) or "-"
+    out.print(
+        f"[bold]llmtest run[/] on {models}: {totals.cases} cases in {elapsed:.1f} s",
+        highlight=False,
+    )
+    out.print(
+        f"  [green]{totals.passed} passed[/] · [red]{totals.failed} failed[/] · "
+        f"[yellow]{totals.errors} errors[/] · {totals.skipped} skipped · "
+        f"{totals.retries} retries",
+        highlight=False,
+    )
+    figures = []
+    if latencies:
+        p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+        figures.append(f"latency p50 {latencies[len(latencies) // 2]:.0f} ms, p95 {p95:.0f} ms")
+    figures.append(f"{totals.tokens} tokens" if totals.usage_reported else "tokens not reported")
+    if totals.cost_reported:
+        figures.append(f"cost ${totals.cost_usd:.4f}")
+    out.print("  " + " · ".join(figures), highlight=False)
+    for outcome in totals.problems[:MAX_PROBLEMS_SHOWN]:
+        case = outcome.execution.case
+        label = "ERROR" if outcome.status == "error" else "FAILED"
+        reason = outcome.explain().splitlines()
+        detail = next((line.strip() for line in reason[1:] if line.strip()), "")
+        if outcome.status == "error" or not detail:
+            detail = reason[0] if reason else ""
+        out.print(
+            f"{label} {case.suite}::{case.id} - {detail[:160]}", markup=False, highlight=False
+        )
+    if len(totals.problems) > MAX_PROBLEMS_SHOWN:
+        out.print(f"… and {len(totals.problems) - MAX_PROBLEMS_SHOWN} more", markup=False)
+    if plan.already_done:
+        out.print(f"{plan.already_done} cases were already in the resumed file", markup=False)
+    out.print(f"results: {path}", markup=False, highlight=False)
+    if totals.interrupted:
+        out.print("verdict: interrupted before the end (exit 130)", markup=False)
+    elif totals.errors:
+        out.print("verdict: errors prevented a verdict (exit 2)", markup=False)
+    elif totals.failed:
+        out.print("verdict: some cases failed (exit 1)", markup=False)
+    else:
+        out.print("verdict: all cases passed (exit 0)", markup=False)
+    sys.stdout.flush()

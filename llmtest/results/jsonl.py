@@ -1,0 +1,183 @@
+"""Results files: a run header, then one case record per line, appended and flushed as each
+case finishes, so a crash or Ctrl-C loses nothing that finished."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from llmtest import __version__
+from llmtest.config import ModelConfig
+from llmtest.errors import LLMTestError
+from llmtest.results.record import CaseResult
+from llmtest.secrets import Redactor
+
+RecordKey = tuple[str, str, str]
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+
+
+def git_sha(folder: Path | None = None) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+@dataclass
+class RunHeader:
+    """The first line of a results file. ``model`` is the redacted model config."""
+
+    run_id: str
+    model: Mapping[str, Any]
+    suites: Mapping[str, str]
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    llmtest_version: str = __version__
+    git_sha: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "type": "run",
+            "run_id": self.run_id,
+            "llmtest_version": self.llmtest_version,
+            "git_sha": self.git_sha,
+            "model": dict(self.model),
+            "suites": dict(self.suites),
+            "started_at": self.started_at,
+            **self.extra,
+        }
+
+
+def header_model(models: Sequence[ModelConfig]) -> dict[str, Any]:
+    """The header's ``model``: the one model's redacted config, or all of them when suites
+    name different models."""
+    unique = list({m.name: m for m in models}.values())
+    if len(unique) == 1:
+        return unique[0].redacted()
+    return {"name": "mixed", "models": [m.redacted() for m in unique]}
+
+
+class ResultWriter:
+    """Appends records to a JSONL file from any thread or process.
+
+    Each record is one ``write(2)`` on an ``O_APPEND`` descriptor: it is on disk (in the
+    page cache) when ``write`` returns, so a crash loses nothing finished, and pytest-xdist
+    workers can append to one file without tearing each other's lines.
+    """
+
+    def __init__(self, path: Path | str, redactor: Redactor | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._redact = redactor or Redactor()
+        self._lock = threading.Lock()
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.written = 0
+
+    def write_header(self, header: RunHeader) -> None:
+        self._write(header.to_record())
+
+    def write(self, result: CaseResult) -> None:
+        self._write(result.to_record())
+        self.written += 1
+
+    def _write(self, record: Mapping[str, Any]) -> None:
+        line = self._redact(json.dumps(record, ensure_ascii=False, default=str)) + "\n"
+        data = line.encode("utf-8")
+        with self._lock:
+            if self._fd is None:
+                raise LLMTestError(f"results file {self.path} is already closed")
+            written = os.write(self._fd, data)
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.fsync(self._fd)
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> ResultWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class ResultsFile:
+    """A results file as read back: its header(s) and case records, in file order."""
+
+    path: Path
+    headers: list[dict[str, Any]]
+    cases: list[dict[str, Any]]
+    skipped_lines: int = 0
+
+    @property
+    def header(self) -> dict[str, Any]:
+        return self.headers[0] if self.headers else {}
+
+    def finished_keys(self) -> set[tuple[str, str, str, int]]:
+        """(suite, case id, case hash, attempt) of every recorded attempt."""
+        return {
+            (c["suite"], c["case_id"], c["case_hash"], int(c.get("attempt", 0))) for c in self.cases
+        }
+
+
+def load_results(path: Path | str) -> ResultsFile:
+    """Read a results file. A torn last line (the process died mid-write) is skipped and
+    counted; any other bad line is an error naming the line."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise LLMTestError(f"cannot read results file {path}: {exc.strerror}") from None
+    headers: list[dict[str, Any]] = []
+    cases: list[dict[str, Any]] = []
+    skipped = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                skipped += 1
+                continue
+            raise LLMTestError(f"{path}:{number}: not a JSON record") from None
+        kind = record.get("type") if isinstance(record, dict) else None
+        if kind == "run":
+            headers.append(record)
+        elif kind == "case":
+            cases.append(record)
+    return ResultsFile(path, headers, cases, skipped)
+
+
+def write_results(
+    path: Path | str, header: Mapping[str, Any], cases: Iterable[Mapping[str, Any]]
+) -> None:
+    """Write a whole results file at once (``llmtest merge``)."""
+    redact = Redactor()
+    with Path(path).open("w", encoding="utf-8") as fh:
+        fh.write(redact(json.dumps(dict(header), ensure_ascii=False)) + "\n")
+        for case in cases:
+            fh.write(redact(json.dumps(dict(case), ensure_ascii=False, default=str)) + "\n")

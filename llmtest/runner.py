@@ -1,0 +1,228 @@
+"""A run without pytest: plan the cases, call the models concurrently, evaluate and stream
+every record to disk as it finishes. ``llmtest run`` (and the canary) drive this."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llmtest.cases.loader import load_suite
+from llmtest.cases.model import Case, Suite
+from llmtest.config import ModelConfig, ModelResolver, ProjectConfig
+from llmtest.engine import Engine
+from llmtest.errors import CaseFileError, ConfigError
+from llmtest.evaluation import CaseOutcome, evaluate
+from llmtest.results.jsonl import ResultsFile, ResultWriter
+from llmtest.results.record import CaseResult
+from llmtest.selection import Selection
+
+
+@dataclass(frozen=True)
+class PlannedCase:
+    case: Case
+    model: ModelConfig
+    attempts: tuple[int, ...]
+
+
+@dataclass
+class RunPlan:
+    suites: list[Suite]
+    cases: list[PlannedCase]
+    skipped: list[tuple[Case, ModelConfig | None]]
+    already_done: int = 0
+
+    @property
+    def models(self) -> list[ModelConfig]:
+        return list({p.model.name: p.model for p in self.cases}.values())
+
+    @property
+    def calls(self) -> int:
+        return sum(len(p.attempts) for p in self.cases)
+
+
+def load_suites(files: Sequence[Path], root: Path) -> tuple[list[Suite], list[CaseFileError]]:
+    """Load every file; collect all errors so a user fixes them in one go."""
+    suites: list[Suite] = []
+    errors: list[CaseFileError] = []
+    for path in files:
+        display = _display(path, root)
+        try:
+            suites.append(load_suite(path, display))
+        except CaseFileError as exc:
+            errors.append(exc)
+    return suites, errors
+
+
+def _display(path: Path, root: Path) -> str:
+    resolved = path.resolve()
+    if resolved.is_relative_to(root.resolve()):
+        return resolved.relative_to(root.resolve()).as_posix()
+    return path.as_posix()
+
+
+@dataclass
+class Planner:
+    """Resolves each case's model (command line, then suite, then project default) and
+    leaves out what a resumed results file already holds."""
+
+    project: ProjectConfig
+    model_override: str | None = None
+    selection: Selection = field(default_factory=Selection)
+    repeat: int | None = None
+    timeout_s: float | None = None
+    max_retries: int | None = None
+
+    def __post_init__(self) -> None:
+        self.model = ModelResolver(
+            self.project, timeout_s=self.timeout_s, max_retries=self.max_retries
+        )
+
+    def plan(self, suites: Iterable[Suite], resume: ResultsFile | None = None) -> RunPlan:
+        suites = list(suites)
+        done = resume.finished_keys() if resume is not None else set()
+        planned: list[PlannedCase] = []
+        skipped: list[tuple[Case, ModelConfig | None]] = []
+        already = 0
+        cases = (case for suite in suites for case in suite.cases)
+        for case in self.selection.select(cases):
+            if self.repeat is not None:
+                case = dataclasses.replace(case, repeat=self.repeat)
+            spec = self.model_override or case.model or self.project.default_model
+            if spec is None:
+                raise ConfigError(
+                    f"{case.suite}: case {case.id!r}: no model configured: pass --model SPEC, "
+                    "set 'model:' in the case file, or set [tool.llmtest] model"
+                )
+            try:
+                model = self.model(spec)
+            except ConfigError as exc:
+                raise ConfigError(f"{case.suite}: case {case.id!r}: {exc}") from None
+            if case.skip:
+                skipped.append((case, model))
+                continue
+            missing = tuple(
+                i for i in range(case.repeat) if (case.suite, case.id, case.hash, i) not in done
+            )
+            if not missing:
+                already += 1
+                continue
+            planned.append(PlannedCase(case, model, missing))
+        return RunPlan(suites, planned, skipped, already)
+
+
+@dataclass
+class RunTotals:
+    cases: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    retries: int = 0
+    calls: int = 0
+    latencies: list[float] = field(default_factory=list)
+    tokens: int = 0
+    cost_usd: float = 0.0
+    records: list[CaseResult] = field(default_factory=list)
+    problems: list[CaseOutcome] = field(default_factory=list)
+    usage_reported: bool = False
+    cost_reported: bool = False
+    interrupted: bool = False
+
+    def add(self, outcome: CaseOutcome) -> None:
+        self.cases += 1
+        status = outcome.status
+        if status == "pass":
+            self.passed += 1
+        elif status == "fail":
+            self.failed += 1
+        else:
+            self.errors += 1
+        if status != "pass":
+            self.problems.append(outcome)
+        for result in outcome.results:
+            self.calls += 1
+            self.retries += result.retries
+            if result.latency_ms is not None:
+                self.latencies.append(result.latency_ms)
+            if result.input_tokens is not None or result.output_tokens is not None:
+                self.usage_reported = True
+                self.tokens += (result.input_tokens or 0) + (result.output_tokens or 0)
+            if result.cost_usd is not None:
+                self.cost_reported = True
+                self.cost_usd += result.cost_usd
+
+    @property
+    def exit_code(self) -> int:
+        """0 all passed, 1 some case failed, 2 errors prevented a verdict."""
+        if self.errors or self.interrupted:
+            return 2
+        return 1 if self.failed else 0
+
+
+def execute(
+    plan: RunPlan,
+    engine: Engine,
+    *,
+    run_id: str,
+    writer: ResultWriter | None = None,
+    on_outcome: Callable[[CaseOutcome, RunTotals], None] | None = None,
+    keep_records: bool = False,
+) -> RunTotals:
+    """Submit every planned case, then evaluate and write each as it completes.
+
+    The model calls run on the engine's loop; this thread does the evaluating and writing,
+    so checks never stall the calls. Ctrl-C stops submitting, keeps what finished, and
+    re-raises once the file is consistent.
+    """
+    totals = RunTotals()
+    for case, model in plan.skipped:
+        record = _skip_record(case, model, run_id)
+        totals.skipped += 1
+        if writer is not None:
+            writer.write(record)
+        if keep_records:
+            totals.records.append(record)
+    futures = {engine.submit(p.case, p.model, p.attempts): p for p in plan.cases}
+    try:
+        for future in concurrent.futures.as_completed(futures):
+            outcome = evaluate(future.result(), run_id)
+            totals.add(outcome)
+            for result in outcome.results:
+                if writer is not None:
+                    writer.write(result)
+                if keep_records:
+                    totals.records.append(result)
+            if on_outcome is not None:
+                on_outcome(outcome, totals)
+    except KeyboardInterrupt:
+        totals.interrupted = True
+        for future in futures:
+            future.cancel()
+        raise
+    return totals
+
+
+def _skip_record(case: Case, model: ModelConfig | None, run_id: str) -> CaseResult:
+    return CaseResult(
+        run_id=run_id,
+        suite=case.suite,
+        case_id=case.id,
+        case_hash=case.hash,
+        model=model.name if model else "",
+        attempt=0,
+        status="skip",
+        assertions=(),
+        output=None,
+        latency_ms=None,
+        input_tokens=None,
+        output_tokens=None,
+        cost_usd=None,
+        tags=case.tags,
+        error=case.skip,
+        prompt=case.prompt,
+        min_pass_rate=case.min_pass_rate,
+        repeat=case.repeat,
+    )

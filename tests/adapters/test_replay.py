@@ -1,0 +1,194 @@
+"""``replay:FOLDER`` answers from cassettes recorded against a real (local) provider.
+
+Recording runs the real engine and OpenAI adapter against a FakeLLMServer; replay then
+runs with the server still up, to show it is never asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmtest.adapters.base import Message, Request, Response
+from llmtest.adapters.replay import ReplayAdapter
+from llmtest.cassettes import CassetteRecorder
+from llmtest.config import ModelConfig, ProjectConfig
+from llmtest.engine import Engine
+from llmtest.errors import ConfigError, ModelCallError
+from llmtest.layers import wrap_layers
+from llmtest.plugins import adapter_factory
+from tests.support.llm_server import FakeLLMServer
+
+PROMPTS = ["How long do I have to return an item?", "Do you ship to Canada?", "Hi"]
+
+
+@pytest.fixture
+def server() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer(retry_after=0) as server:
+        yield server
+
+
+def user(prompt: str) -> list[Message]:
+    return [{"role": "user", "content": prompt}]
+
+
+def openai_model(server: FakeLLMServer, **fields: Any) -> ModelConfig:
+    return ModelConfig(
+        name="openai:gpt-4o-mini",
+        adapter="openai",
+        model="gpt-4o-mini",
+        base_url=server.url,
+        **fields,
+    )
+
+
+def replay_model(
+    folder: str = "cassettes", root: Path | None = None, **options: Any
+) -> ModelConfig:
+    return ModelConfig(
+        name=f"replay:{folder}",
+        adapter="replay",
+        model=folder,
+        root=str(root) if root is not None else None,
+        options=options,
+    )
+
+
+def complete_all(model: ModelConfig, prompts: list[str], **params: Any) -> list[Response]:
+    """Each prompt through the engine, as a front end runs it."""
+    engine = Engine()
+    try:
+        return [engine.complete(model, user(p), params) for p in prompts]
+    finally:
+        engine.close()
+
+
+def record(model: ModelConfig, folder: Path, prompts: list[str], **params: Any) -> list[Response]:
+    recorder = CassetteRecorder(folder)
+    engine = Engine(wrap_adapter=wrap_layers(cache=None, cache_mode="off", recorder=recorder))
+    try:
+        return [engine.complete(model, user(p), params) for p in prompts]
+    finally:
+        engine.close()
+
+
+def replay_error(model: ModelConfig, prompt: str, **params: Any) -> ModelCallError:
+    adapter = ReplayAdapter(model)
+    with pytest.raises(ModelCallError) as excinfo:
+        asyncio.run(adapter.complete(Request(messages=user(prompt), params=params)))
+    return excinfo.value
+
+
+def test_replay_gives_the_recorded_texts_without_calling_the_server(
+    server: FakeLLMServer, tmp_path: Path
+) -> None:
+    recorded = record(openai_model(server), tmp_path / "cassettes", PROMPTS, temperature=0)
+    server.clear()
+    replayed = complete_all(replay_model(root=tmp_path), PROMPTS, temperature=0)
+    assert [r.text for r in replayed] == [r.text for r in recorded]
+    assert server.requests == []
+
+
+def test_replay_returns_the_recorded_usage_model_and_latency(
+    server: FakeLLMServer, tmp_path: Path
+) -> None:
+    (recorded,) = record(openai_model(server), tmp_path / "cassettes", ["Hi"])
+    (replayed,) = complete_all(replay_model(root=tmp_path), ["Hi"])
+    assert (replayed.model, replayed.usage, replayed.finish_reason) == (
+        recorded.model,
+        recorded.usage,
+        recorded.finish_reason,
+    )
+    assert replayed.latency_ms == pytest.approx(recorded.latency_ms, abs=0.05)
+    assert Path(replayed.raw["cassette"]).parent == tmp_path / "cassettes"
+
+
+def test_replay_is_a_builtin_adapter_name() -> None:
+    config = ProjectConfig().resolve_model("replay:cassettes/")
+    assert isinstance(adapter_factory("replay")(config), ReplayAdapter)
+
+
+def test_a_relative_folder_is_found_from_the_project_root(tmp_path: Path) -> None:
+    assert ReplayAdapter(replay_model("recorded/", root=tmp_path)).folder == (tmp_path / "recorded")
+
+
+def test_a_request_never_recorded_names_the_closest_recorded_prompt(
+    server: FakeLLMServer, tmp_path: Path
+) -> None:
+    record(openai_model(server), tmp_path / "cassettes", PROMPTS)
+    error = replay_error(replay_model(root=tmp_path), "How long do I have to return a gift?")
+    assert str(error) == (
+        "replay: no cassette for this request in cassettes (record it with --record "
+        "cassettes); closest recorded prompt: 'How long do I have to return an item?'"
+    )
+    assert error.retryable is False
+
+
+def test_a_miss_on_the_same_prompt_says_which_params_differ(
+    server: FakeLLMServer, tmp_path: Path
+) -> None:
+    record(openai_model(server), tmp_path / "cassettes", ["Hi"], temperature=0)
+    error = replay_error(replay_model(root=tmp_path), "Hi", temperature=0.7)
+    assert 'same prompt, recorded with params {"temperature":0}' in str(error)
+    assert 'this request has {"temperature":0.7}' in str(error)
+
+
+def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    error = replay_error(replay_model("nowhere/", root=tmp_path), "Hi")
+    assert str(error).startswith("replay: cassette folder nowhere/ does not exist")
+
+
+def test_an_unreadable_cassette_is_named_when_a_request_misses(tmp_path: Path) -> None:
+    (tmp_path / "cassettes").mkdir()
+    (tmp_path / "cassettes" / "conflict.json").write_text("<<<<<<< HEAD\n", encoding="utf-8")
+    error = replay_error(replay_model(root=tmp_path), "Hi")
+    assert "the folder has no cassettes" in str(error)
+    assert "unreadable cassette files: conflict.json (invalid JSON at line 1" in str(error)
+
+
+def test_replay_ignores_the_recorded_model_by_default(
+    server: FakeLLMServer, tmp_path: Path
+) -> None:
+    record(openai_model(server), tmp_path / "cassettes", ["Hi"])
+    (replayed,) = complete_all(replay_model(root=tmp_path), ["Hi"])
+    assert replayed.text == "echo: Hi"
+
+
+def test_strict_matching_requires_the_recorded_model(server: FakeLLMServer, tmp_path: Path) -> None:
+    record(openai_model(server), tmp_path / "cassettes", ["Hi"])
+    strict = {"match": "strict"}
+    (replayed,) = complete_all(
+        replay_model(root=tmp_path, recorded_model="openai:gpt-4o-mini", **strict), ["Hi"]
+    )
+    assert replayed.text == "echo: Hi"
+    error = replay_error(
+        replay_model(root=tmp_path, recorded_model="openai:gpt-4o", **strict), "Hi"
+    )
+    assert "recorded for openai:gpt-4o-mini" in str(error)
+
+
+def test_strict_matching_without_a_recorded_model_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="recorded_model"):
+        ReplayAdapter(replay_model(match="strict"))
+
+
+def test_a_suite_recorded_with_an_alias_replays_under_a_bare_replay_spec(
+    server: FakeLLMServer, tmp_path: Path
+) -> None:
+    alias = openai_model(server, system="Be brief.", params={"temperature": 0})
+    recorded = record(alias, tmp_path / "cassettes", PROMPTS)
+    replayed = complete_all(replay_model(root=tmp_path), PROMPTS)
+    assert [r.text for r in replayed] == [r.text for r in recorded]
+
+
+def test_a_case_param_that_overrides_the_aliases_default_does_not_match(
+    server: FakeLLMServer, tmp_path: Path
+) -> None:
+    alias = openai_model(server, params={"temperature": 0})
+    record(alias, tmp_path / "cassettes", ["Hi"])
+    error = replay_error(replay_model(root=tmp_path), "Hi", temperature=1)
+    assert "closest recorded prompt: 'Hi'" in str(error)

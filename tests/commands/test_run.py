@@ -1,0 +1,262 @@
+"""``llmtest run``: streamed results, exit codes, selection, resume after an interrupt."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from llmtest.cli import main
+from llmtest.results import load_results
+from tests.support.llm_server import FakeLLMServer
+
+
+def make_project(
+    folder: Path, server: FakeLLMServer, *, cases: int = 3, model: str = "m", extra: str = ""
+) -> None:
+    (folder / "pyproject.toml").write_text(
+        textwrap.dedent(f"""
+        [tool.llmtest]
+        model = "bot"
+
+        [tool.llmtest.models.bot]
+        adapter = "openai"
+        model = "{model}"
+        base_url = "{server.url}"
+        {extra}
+    """)
+    )
+    lines = [
+        json.dumps(
+            {
+                "id": f"c{i}",
+                "prompt": f"question {i}",
+                "tags": ["even" if i % 2 == 0 else "odd"],
+                "assert": [{"contains": f"question {i}"}],
+            }
+        )
+        for i in range(cases)
+    ]
+    (folder / "tests").mkdir(exist_ok=True)
+    (folder / "tests" / "test_lib.llm.jsonl").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_provider: FakeLLMServer) -> Path:
+    monkeypatch.chdir(tmp_path)
+    make_project(tmp_path, fake_provider)
+    return tmp_path
+
+
+def run(*args: str) -> int:
+    return main(["run", "--progress", "none", "--no-history", *args])
+
+
+def test_all_pass_exits_0_and_streams_a_header_and_one_record_per_case(project: Path) -> None:
+    assert run("tests", "--out", "runs/a.jsonl") == 0
+    results = load_results(project / "runs/a.jsonl")
+    assert results.header["model"]["name"] == "bot"
+    assert results.header["suites"] == {
+        "tests/test_lib.llm.jsonl": results.header["suites"]["tests/test_lib.llm.jsonl"]
+    }
+    assert sorted(c["case_id"] for c in results.cases) == ["c0", "c1", "c2"]
+    assert {c["status"] for c in results.cases} == {"pass"}
+
+
+def test_a_failed_case_exits_1(project: Path) -> None:
+    (project / "tests" / "test_fail.llm.yaml").write_text(
+        "cases: [{id: nope, prompt: hi, assert: [{contains: absent}]}]\n"
+    )
+    assert run("tests", "--out", "r.jsonl") == 1
+
+
+def test_errors_exit_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("tests", "--model", "openai:status-400", "--out", "r.jsonl") == 2
+    assert "errors prevented a verdict" in capsys.readouterr().out
+
+
+def test_a_bad_case_file_exits_2_naming_file_line_case_and_field(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "tests" / "test_bad.llm.yaml").write_text(
+        "cases:\n  - id: x\n    prompt: hi\n    assert:\n      - contains: 5\n"
+    )
+    assert run("tests") == 2
+    assert "tests/test_bad.llm.yaml:5: case 'x': assertion 'contains'" in capsys.readouterr().err
+
+
+def test_selection_by_tag_id_and_max_cases(project: Path) -> None:
+    run("tests", "--tags", "even", "--out", "tags.jsonl")
+    assert sorted(c["case_id"] for c in load_results("tags.jsonl").cases) == ["c0", "c2"]
+    run("tests", "--exclude-tags", "even", "--out", "excl.jsonl")
+    assert [c["case_id"] for c in load_results("excl.jsonl").cases] == ["c1"]
+    run("tests", "-k", "c[12]", "--out", "ids.jsonl")
+    assert sorted(c["case_id"] for c in load_results("ids.jsonl").cases) == ["c1", "c2"]
+    run("tests", "--max-cases", "1", "--out", "max.jsonl")
+    assert len(load_results("max.jsonl").cases) == 1
+
+
+def test_shards_split_the_cases_without_overlap_and_merge_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_provider: FakeLLMServer
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    make_project(tmp_path, fake_provider, cases=20)
+    for k in (1, 2, 3):
+        assert run("tests", "--shard", f"{k}/3", "--out", f"shard{k}.jsonl") == 0
+    ids = [[c["case_id"] for c in load_results(f"shard{k}.jsonl").cases] for k in (1, 2, 3)]
+    assert sorted(sum(ids, [])) == sorted(f"c{i}" for i in range(20))
+    assert all(ids)
+    assert (
+        main(["merge", "shard1.jsonl", "shard2.jsonl", "shard3.jsonl", "--out", "all.jsonl"]) == 0
+    )
+    assert len(load_results("all.jsonl").cases) == 20
+    assert main(["merge", "shard1.jsonl", "shard1.jsonl", "--out", "dup.jsonl"]) == 2
+
+
+def test_merge_refuses_different_models(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run("tests", "--out", "a.jsonl")
+    run("tests", "--model", "echo:", "--out", "b.jsonl")
+    assert main(["merge", "a.jsonl", "b.jsonl", "--out", "m.jsonl"]) == 2
+    assert "refusing to merge runs of different models" in capsys.readouterr().err
+
+
+def test_repeat_records_every_attempt(project: Path) -> None:
+    assert run("tests", "-k", "c0", "--repeat", "3", "--out", "r.jsonl") == 0
+    assert sorted(c["attempt"] for c in load_results("r.jsonl").cases) == [0, 1, 2]
+
+
+def test_fault_injection_every_case_is_decided_on_its_merits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20% 429 with Retry-After, 10% 503, 5% hanging past the timeout: all 500 cases end
+    passed or failed on their merits, the retries are counted, none is missing."""
+    monkeypatch.chdir(tmp_path)
+    faults = {"429": 0.2, "503": 0.1, "hang": 0.05}
+    with FakeLLMServer(fault_rates=faults, retry_after=1, seed=7) as server:
+        make_project(tmp_path, server, cases=500, extra="timeout_s = 0.5\nmax_retries = 10")
+        code = run("tests", "--out", "faults.jsonl", "--concurrency", "64")
+        requests = len(server.requests)
+    results = load_results("faults.jsonl")
+    assert code == 0
+    assert len(results.cases) == 500
+    assert {c["status"] for c in results.cases} == {"pass"}
+    retries = sum(c["retries"] for c in results.cases)
+    assert retries > 0
+    assert requests == 500 + retries
+
+
+def test_interrupt_then_resume_runs_only_what_is_missing(
+    tmp_path: Path, fake_provider: FakeLLMServer
+) -> None:
+    with FakeLLMServer(delay=0.05) as server:
+        make_project(tmp_path, server, cases=500)
+        command = [
+            sys.executable,
+            "-m",
+            "llmtest.cli",
+            "run",
+            "tests",
+            "--out",
+            "r.jsonl",
+            "--concurrency",
+            "4",
+            "--progress",
+            "plain",
+            "--no-history",
+        ]
+        process = subprocess.Popen(
+            command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        results_file = tmp_path / "r.jsonl"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if results_file.exists() and results_file.read_text().count('"type": "case"') >= 40:
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 130, err
+        assert "--resume r.jsonl" in err
+        before = {c["prompt"] for c in load_results(results_file).cases}
+        assert 40 <= len(before) < 500
+        resume = [
+            sys.executable,
+            "-m",
+            "llmtest.cli",
+            "run",
+            "tests",
+            "--resume",
+            "r.jsonl",
+            "--concurrency",
+            "16",
+            "--progress",
+            "none",
+            "--no-history",
+        ]
+        resumed = subprocess.run(resume, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert resumed.returncode == 0, resumed.stderr
+        final = load_results(results_file)
+        assert len(final.cases) == 500
+        assert len({c["case_id"] for c in final.cases}) == 500
+        assert len(final.headers) == 1
+        for prompt in before:
+            assert len(server.requests_for(prompt)) == 1
+
+
+def test_secrets_never_reach_results_cassettes_history_or_reports(
+    project: Path, monkeypatch: pytest.MonkeyPatch, fake_provider: FakeLLMServer
+) -> None:
+    secret = "sk-test-SECRET-0123456789"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    (project / "tests" / "test_leak.llm.yaml").write_text(
+        f"cases: [{{id: leak, prompt: 'my key is {secret}'}}]\n"
+    )
+    run_args = ["tests", "--out", "runs/s.jsonl", "--record", "cassettes"]
+    main(["run", "--progress", "none", "--history", "h.sqlite", *run_args])
+    main(
+        [
+            "run",
+            "--progress",
+            "none",
+            "--history",
+            "h.sqlite",
+            "tests",
+            "--model",
+            "openai:status-401",
+            "--out",
+            "runs/e.jsonl",
+        ]
+    )
+    main(
+        [
+            "report",
+            "runs/s.jsonl",
+            "--junit",
+            "r.xml",
+            "--markdown",
+            "r.md",
+            "--html",
+            "r.html",
+            "--json",
+            "r.json",
+        ]
+    )
+    for path in project.rglob("*"):
+        if path.is_file() and "tests" not in path.parts:
+            assert secret.encode() not in path.read_bytes(), path
+    assert any(fake_provider.requests_for(f"my key is {secret}"))
+
+
+def test_no_case_files_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run(".") == 2
+    assert "no case files under ." in capsys.readouterr().err

@@ -1,0 +1,76 @@
+"""--llm-results writes the runner's record format; --llm-shard, --llm-repeat, record/replay."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from llmtest.results import load_results
+
+SUITE = "\n".join(
+    ["model: 'echo:'", "cases:"]
+    + [f"  - {{id: c{i}, prompt: 'answer {i}', assert: [{{contains: answer}}]}}" for i in range(12)]
+)
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makefile(".llm.yaml", test_lib=SUITE)
+    return pytester
+
+
+def test_results_file_has_a_header_and_one_record_per_case(suite: pytest.Pytester) -> None:
+    suite.runpytest("--llm-results", "runs/r.jsonl").assert_outcomes(passed=12)
+    results = load_results(suite.path / "runs/r.jsonl")
+    assert results.header["model"]["name"] == "echo:"
+    assert list(results.header["suites"]) == ["test_lib.llm.yaml"]
+    assert len(results.cases) == 12
+    assert {c["run_id"] for c in results.cases} == {results.header["run_id"]}
+    assert (suite.path / ".llmtest/history.sqlite").exists()
+
+
+def test_xdist_workers_append_to_one_results_file(suite: pytest.Pytester) -> None:
+    result = suite.runpytest_subprocess("-n", "2", "--llm-results", "r.jsonl")
+    result.assert_outcomes(passed=12)
+    results = load_results(suite.path / "r.jsonl")
+    assert len(results.headers) == 1
+    assert sorted(c["case_id"] for c in results.cases) == sorted(f"c{i}" for i in range(12))
+    assert {c["run_id"] for c in results.cases} == {results.header["run_id"]}
+
+
+def test_shards_partition_the_cases(suite: pytest.Pytester) -> None:
+    seen: list[str] = []
+    for k in (1, 2, 3):
+        suite.runpytest("--llm-shard", f"{k}/3", f"--llm-results=s{k}.jsonl")
+        seen += [c["case_id"] for c in load_results(suite.path / f"s{k}.jsonl").cases]
+    assert sorted(seen) == sorted(f"c{i}" for i in range(12))
+
+
+def test_bad_shard_is_a_usage_error(suite: pytest.Pytester) -> None:
+    result = suite.runpytest("--llm-shard", "4/3")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_repeat_option_records_every_attempt(suite: pytest.Pytester) -> None:
+    suite.runpytest(
+        "-k", "c1 and not c10 and not c11", "--llm-repeat", "3", "--llm-results", "r.jsonl"
+    ).assert_outcomes(passed=1)
+    attempts = sorted(c["attempt"] for c in load_results(suite.path / "r.jsonl").cases)
+    assert attempts == [0, 1, 2]
+
+
+def test_record_then_replay_without_the_model(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(app="def answer(prompt):\n    return prompt.upper()\n")
+    pytester.makefile(
+        ".llm.yaml",
+        test_a=textwrap.dedent("""
+        cases:
+          - {id: a, prompt: hello, assert: [{equals: HELLO}]}
+    """),
+    )
+    pytester.runpytest("--llm-model", "callable:app:answer", "--llm-record", "cassettes")
+    assert list((pytester.path / "cassettes").glob("*.json"))
+    (pytester.path / "app.py").unlink()
+    result = pytester.runpytest("--llm-model", "replay:cassettes")
+    result.assert_outcomes(passed=1)
