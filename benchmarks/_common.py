@@ -155,3 +155,60 @@ def verdict(ok: bool) -> str:
 
 def machine() -> str:
     return f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+
+
+GC_PROBE_CONFTEST = r"""
+# Written by an llmtest benchmark: cyclic-GC time and the moment atexit runs, of one run.
+import atexit, gc, json, os, time
+
+_gc = {"start": 0.0, "seconds": [0.0, 0.0, 0.0], "count": [0, 0, 0]}
+
+
+def _on_gc(phase, info):
+    if phase == "start":
+        _gc["start"] = time.perf_counter()
+    else:
+        _gc["seconds"][info["generation"]] += time.perf_counter() - _gc["start"]
+        _gc["count"][info["generation"]] += 1
+
+
+gc.callbacks.append(_on_gc)
+
+
+def _dump_gc():
+    with open(os.environ["LLMTEST_BENCH_GC"], "w") as fh:
+        json.dump({"atexit": time.time(), "gc_seconds": _gc["seconds"],
+                   "gc_count": _gc["count"]}, fh)
+
+
+atexit.register(_dump_gc)
+"""
+
+
+def gc_probe(project: Path, cmd: Sequence[str]) -> dict[str, float] | None:
+    """Run ``cmd`` once with :data:`GC_PROBE_CONFTEST` in ``project``: the seconds spent in
+    cyclic garbage collection (all generations, gen 2) and in interpreter shutdown after
+    atexit handlers (module teardown, which frees, or collects, the whole heap)."""
+    import json
+
+    out = project / ".gc-probe.json"
+    conftest = project / "conftest.py"
+    conftest.write_text(GC_PROBE_CONFTEST)
+    ENV_OVERRIDES["LLMTEST_BENCH_GC"] = str(out)
+    try:
+        spawned = time.time()
+        timed = run_timed(cmd, project)
+    finally:
+        conftest.unlink()
+        ENV_OVERRIDES.pop("LLMTEST_BENCH_GC", None)
+    try:
+        data = json.loads(out.read_text())
+    except (OSError, ValueError):
+        return None
+    return {
+        "wall": timed.seconds,
+        "gc": sum(data["gc_seconds"]),
+        "gc2": data["gc_seconds"][2],
+        "gc2_count": data["gc_count"][2],
+        "shutdown": spawned + timed.seconds - data["atexit"],
+    }

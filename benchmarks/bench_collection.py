@@ -31,9 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     PYTHON,
     REPO,
+    gc_probe,
     machine,
     median,
     pytest_cmd,
@@ -263,7 +264,7 @@ def main() -> int:
         version = median([run_timed(pytest_cmd("--version"), empty).seconds for _ in range(3)])
         empty_runs = [run_timed(collect_cmd, empty) for _ in range(3)]
         empty_s = median([t.seconds for t in empty_runs])
-        load = run_timed([PYTHON, "-c", LOAD_SNIPPET, str(library), ",".join(BREAKDOWN)], REPO)
+        load = run_timed([PYTHON, "-c", LOAD_SNIPPET, str(library), ",".join(BREAKDOWN)], project)
         try:
             parts = json.loads(load.stdout.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError):
@@ -298,9 +299,17 @@ def main() -> int:
             f"{parts['registry']:.2f} s are not in this figure)"
         )
         print(
-            f"    rest: pytest items/markers/reporting            {rest:6.2f} s "
+            f"    rest: pytest items, markers, GC, shutdown       {rest:6.2f} s "
             f"({rest / args.cases * 1e6:.0f} us/case)"
         )
+        probe = gc_probe(project, collect_cmd)
+        if probe is not None:
+            print(
+                f"    of the whole run (one instrumented run, {probe['wall']:.2f} s): cyclic GC "
+                f"{probe['gc']:.2f} s ({probe['gc2_count']} full collections: "
+                f"{probe['gc2']:.2f} s); interpreter shutdown after atexit "
+                f"{probe['shutdown']:.2f} s"
+            )
         print(f"  target: < {TARGET_S:.1f} s")
         print(
             f"  {verdict(total < TARGET_S)}: collect {args.cases} cases, median {total:.2f} s "

@@ -15,8 +15,8 @@ exit code 0 and that every case passed, then runs the serial figure.
 
 Run from the repo root with the project's virtualenv::
 
-    .venv/bin/python benchmarks/bench_pytest_concurrency.py                    # ~4 min (serial 1,000)
-    .venv/bin/python benchmarks/bench_pytest_concurrency.py --serial-cases 100 # ~1 min
+    .venv/bin/python benchmarks/bench_pytest_concurrency.py  # ~4 min (serial 1,000 cases)
+    .venv/bin/python benchmarks/bench_pytest_concurrency.py --serial-cases 100  # ~1 min
     .venv/bin/python benchmarks/bench_pytest_concurrency.py --skip-serial --profile
 
 ``--profile`` additionally runs the suite once in-process under cProfile (main thread and
@@ -31,11 +31,12 @@ import math
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     REPO,
     Timed,
     fake_server,
@@ -53,12 +54,15 @@ TOLERANCE = 1.25
 
 
 def write_suite(project: Path, cases: int, name: str = "test_bench.llm.jsonl") -> Path:
+    """Fresh prompts every time (a random tag in each), so no response cache or cassette
+    can answer a timed run: every case really calls the server."""
+    tag = uuid.uuid4().hex[:8]
     path = project / name
     with path.open("w") as out:
         for i in range(cases):
             line = {
                 "id": f"c{i:05d}",
-                "input": f"What is {i} + 1? Answer with a number.",
+                "input": f"What is {i} + 1? Answer with a number. [{tag}]",
                 "expected_contains": ["echo", str(i)],
             }
             out.write(json.dumps(line) + "\n")
@@ -113,6 +117,12 @@ def main() -> int:
     )
     parser.add_argument("--skip-serial", action="store_true")
     parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="also run once with an instrumenting conftest.py and print when collection, "
+        "submission, the first/last answer and the last report happen",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="also profile one in-process run with cProfile"
     )
     parser.add_argument("--top", type=int, default=25, help="rows per profile table")
@@ -164,6 +174,7 @@ def _measure(args: argparse.Namespace, project: Path, ideal: float) -> None:
     runs: list[float] = []
     all_ok = True
     for n in range(args.runs):
+        write_suite(project, args.cases)
         timed = run_suite(project, args.concurrency)
         ok, detail = check_run(timed, args.cases)
         all_ok &= ok
@@ -178,7 +189,8 @@ def _measure(args: argparse.Namespace, project: Path, ideal: float) -> None:
     print(f"  target: <= {TOLERANCE} x {ideal:.2f} + collection {collection:.2f} = {target:.2f} s")
     print(
         f"  measured: best {best:.2f} s, median {med:.2f} s "
-        f"(run minus collection: {med - collection:.2f} s = {(med - collection) / ideal:.2f} x ideal)"
+        f"(run minus collection: {med - collection:.2f} s = "
+        f"{(med - collection) / ideal:.2f} x ideal)"
     )
     print(
         f"  {verdict(med <= target and all_ok)}: concurrent run, median {med:.2f} s vs target "
@@ -223,9 +235,124 @@ def _measure(args: argparse.Namespace, project: Path, ideal: float) -> None:
         if not ok:
             print("    " + timed.tail().replace("\n", "\n    "))
 
+    if args.timeline:
+        print()
+        timeline(project, args.concurrency, args.cases)
     if args.profile:
         print()
-        profile_in_process(project, args.concurrency, args.top)
+        profile_in_process(project, args.concurrency, args.cases, args.top)
+
+
+# -- timeline -------------------------------------------------------------------------
+
+TIMELINE_CONFTEST = r"""
+# Written by benchmarks/bench_pytest_concurrency.py --timeline: wall-clock marks of one run.
+import atexit, gc, json, os, threading, time
+
+import pytest
+
+_marks = {"conftest imported": time.time()}
+_lock = threading.Lock()
+_done = []
+_gc = {"start": 0.0, "seconds": 0.0, "full": 0}
+
+
+def _on_gc(phase, info):
+    if phase == "start":
+        _gc["start"] = time.perf_counter()
+    else:
+        _gc["seconds"] += time.perf_counter() - _gc["start"]
+        _gc["full"] += info["generation"] == 2
+
+
+gc.callbacks.append(_on_gc)
+
+
+def _mark(name):
+    _marks.setdefault(name, time.time())
+
+
+def pytest_sessionstart(session):
+    _mark("session start")
+
+
+def pytest_collection_finish(session):
+    _mark("collection finished")
+
+
+def pytest_runtestloop(session):
+    # Runs after llmtest's tryfirst hook has submitted every case.
+    _mark("all cases submitted")
+    try:
+        from pytest_llmtest.state import session_key
+        futures = list(session.config.stash[session_key].futures.values())
+    except Exception:
+        return
+    def done(_):
+        with _lock:
+            _done.append(time.time())
+    for f in futures:
+        f.add_done_callback(done)
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "setup":
+        _mark("first item set up (its answer came)")
+    _marks["last item reported"] = time.time()
+
+
+def pytest_sessionfinish(session):
+    _mark("session finish")
+
+
+def _dump():
+    _marks["exit (atexit)"] = time.time()
+    if _done:
+        _marks["first answer"] = min(_done)
+        _marks["last answer"] = max(_done)
+    with open(os.environ["LLMTEST_BENCH_TIMELINE"], "w") as fh:
+        json.dump({"marks": _marks, "gc_seconds": _gc["seconds"], "gc_full": _gc["full"]}, fh)
+
+
+atexit.register(_dump)
+"""
+
+
+def timeline(project: Path, concurrency: int, cases: int) -> None:
+    """One instrumented run: where the wall time goes between spawn and exit."""
+    import os
+
+    out = project / "timeline.json"
+    conftest = project / "conftest.py"
+    conftest.write_text(TIMELINE_CONFTEST)
+    os.environ["LLMTEST_BENCH_TIMELINE"] = str(out)
+    try:
+        write_suite(project, cases)
+        spawned = time.time()
+        timed = run_suite(project, concurrency)
+    finally:
+        conftest.unlink()
+        os.environ.pop("LLMTEST_BENCH_TIMELINE", None)
+    exited = spawned + timed.seconds
+    try:
+        data = json.loads(out.read_text())
+        marks = data["marks"]
+    except (OSError, ValueError, KeyError):
+        print("timeline: no marks written\n    " + timed.tail().replace("\n", "\n    "))
+        return
+    marks["process exit"] = exited
+    print(f"timeline of one instrumented run ({timed.seconds:.2f} s wall, seconds since spawn):")
+    previous = spawned
+    for name, when in sorted(marks.items(), key=lambda kv: kv[1]):
+        print(f"   {when - spawned:6.2f} s  (+{when - previous:5.2f})  {name}")
+        previous = when
+    if "last answer" in marks and "all cases submitted" in marks:
+        span = marks["last answer"] - marks["all cases submitted"]
+        print(f"   engine span, submission to last answer: {span:.2f} s")
+    print(
+        f"   cyclic GC until atexit: {data['gc_seconds']:.2f} s ({data['gc_full']} full "
+        "collections); after atexit comes interpreter shutdown (module teardown)"
+    )
 
 
 # -- profiling ------------------------------------------------------------------------
@@ -265,7 +392,7 @@ def _layer(filename: str) -> str:
     return "other (stdlib, threading, json, re, ...)"
 
 
-def profile_in_process(project: Path, concurrency: int, top: int) -> None:
+def profile_in_process(project: Path, concurrency: int, cases: int, top: int) -> None:
     """One run via pytest.main() in this process, the main thread and the engine thread
     each under their own cProfile (cProfile only sees the thread that enabled it)."""
     import cProfile
@@ -289,6 +416,7 @@ def profile_in_process(project: Path, concurrency: int, top: int) -> None:
         else:
             original_run(self)
 
+    write_suite(project, cases)
     threading.Thread.run = run  # type: ignore[method-assign]
     cwd = os.getcwd()
     os.chdir(project)
@@ -328,12 +456,12 @@ def profile_in_process(project: Path, concurrency: int, top: int) -> None:
             print(f"   {secs:7.2f} s  {100 * secs / total:5.1f} %  {name}")
         print(f"-- top {top} by cumulative time:")
         rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][3])  # type: ignore[attr-defined]
-        for (filename, line, func), (cc, nc, tt, ct, _) in rows[:top]:
+        for (filename, line, func), (_cc, nc, tt, ct, _) in rows[:top]:
             short = filename.replace(str(REPO) + "/", "").split("site-packages/")[-1]
             print(f"   cum {ct:7.2f} s  self {tt:6.2f} s  calls {nc:>8}  {short}:{line}({func})")
         print(f"-- top {top} by self time:")
         rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])  # type: ignore[attr-defined]
-        for (filename, line, func), (cc, nc, tt, ct, _) in rows[:top]:
+        for (filename, line, func), (_cc, nc, tt, ct, _) in rows[:top]:
             short = filename.replace(str(REPO) + "/", "").split("site-packages/")[-1]
             print(f"   self {tt:6.2f} s  cum {ct:7.2f} s  calls {nc:>8}  {short}:{line}({func})")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import fnmatch
+import gc
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 
 from llmtest.options import OPTIONS
+from llmtest.selection import DEFAULT_FILE_PATTERNS, is_case_file
 from pytest_llmtest.fixtures import llm
 from pytest_llmtest.items import LLMCaseFile, LLMCaseItem
 from pytest_llmtest.state import LLMSession, session_key
 from pytest_llmtest.summary import RunSummary
 
 __all__ = ["llm"]
-
-DEFAULT_FILE_PATTERNS = ["test_*.llm.yaml", "test_*.llm.yml", "test_*.llm.jsonl", "test_*.llm.csv"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,9 +34,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "llmtest_files",
         type="linelist",
-        default=DEFAULT_FILE_PATTERNS,
+        default=list(DEFAULT_FILE_PATTERNS),
         help="glob patterns of case files to collect (default: test_*.llm.yaml/yml/jsonl/csv)",
     )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(session_key, None)
+    if state is not None and state.froze_gc:
+        gc.unfreeze()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -49,9 +54,26 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> LLMCaseFile | None:
     patterns = parent.config.getini("llmtest_files")
-    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
+    if is_case_file(file_path, patterns):
         return LLMCaseFile.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, Any, None]:
+    """Collecting a large case library allocates millions of long-lived objects; the cyclic
+    garbage collector would scan them over and over (seconds for 10,000 cases). Pause it
+    while collecting, and once cases exist, freeze what was collected out of its sight."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+    if any(isinstance(item, LLMCaseItem) for item in session.items):
+        gc.freeze()
+        session.config.stash[session_key].froze_gc = True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -6,6 +6,7 @@ costs more than the rest of the assertion library together.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -98,12 +99,22 @@ def compile_schema(schema: Mapping[str, Any], base_dir: Path | str = ".") -> Com
     inside a file resolve relative to that file. Nothing is fetched from the network, and
     every problem (a missing file, an invalid schema, a dangling pointer) is raised here
     as an :class:`AssertionSpecError`, so it surfaces when the case is loaded.
+
+    A library repeats a handful of schemas across thousands of cases, and checking one
+    against the meta-schema costs milliseconds, so each distinct schema is compiled once.
     """
+    key = json.dumps(schema, sort_keys=True, default=str)
+    return _compile_schema(key, str(Path(base_dir).resolve()))
+
+
+@functools.lru_cache(maxsize=512)
+def _compile_schema(schema_json: str, base_dir: str) -> CompiledSchema:
     from jsonschema import Draft202012Validator
     from referencing import Registry
 
+    schema = json.loads(schema_json)
     _check_schema(schema, "expects a valid JSON Schema")
-    directory = Path(base_dir).resolve().as_uri()
+    directory = Path(base_dir).as_uri()
     root = directory if directory.endswith("/") else directory + "/"
     loaded = _load_referenced_files(root, schema)
     registry: Registry[Any] = Registry(retrieve=_retrieve_local_file)  # type: ignore[call-arg]
