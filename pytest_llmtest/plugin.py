@@ -39,12 +39,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    state = config.stash.get(session_key, None)
-    if state is not None and state.froze_gc:
-        gc.unfreeze()
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "llmtest: a case from an llmtest case file")
     config.stash[session_key] = LLMSession(config)
@@ -62,8 +56,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> LLMCaseFil
 @pytest.hookimpl(hookwrapper=True)
 def pytest_collection(session: pytest.Session) -> Generator[None, Any, None]:
     """Collecting a large case library allocates millions of long-lived objects; the cyclic
-    garbage collector would scan them over and over (seconds for 10,000 cases). Pause it
-    while collecting, and once cases exist, freeze what was collected out of its sight."""
+    garbage collector would scan them over and over (seconds for 10,000 cases), and again at
+    pytest's and the interpreter's exit. Pause it while collecting, and once cases exist,
+    freeze what was collected out of its sight for the rest of the process (reference
+    counting still frees them; only cycles among them wait for the process to end)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -73,7 +69,6 @@ def pytest_collection(session: pytest.Session) -> Generator[None, Any, None]:
             gc.enable()
     if any(isinstance(item, LLMCaseItem) for item in session.items):
         gc.freeze()
-        session.config.stash[session_key].froze_gc = True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

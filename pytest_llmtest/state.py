@@ -52,7 +52,6 @@ class LLMSession:
         self.run_id: str = workerinput.get("llmtest_run_id") or new_run_id()
         self.writer: ResultWriter | None = None
         self.suites: dict[str, str] = {}
-        self.froze_gc = False
         self.engine: Engine | None = None
         self.futures: dict[str, concurrent.futures.Future[Execution]] = {}
         self.outcomes: dict[str, CaseOutcome] = {}

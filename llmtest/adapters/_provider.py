@@ -10,6 +10,7 @@ engine retries what is retryable and honours ``retry_after``; the SDKs never ret
 from __future__ import annotations
 
 import email.utils
+import gc
 import json
 import math
 import os
@@ -150,6 +151,10 @@ class ProviderAdapter(ABC, Generic[ClientT]):
                 f"{self._who()}: cannot create the client: {self._clean(str(exc))}",
                 retryable=False,
             ) from None
+        # The SDK just imported hundreds of thousands of objects (its modules and models)
+        # that live as long as the process; keep the cyclic GC from rescanning them while
+        # thousands of requests allocate around them.
+        gc.freeze()
         return self._client
 
     def _who(self) -> str:

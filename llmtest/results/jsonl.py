@@ -151,6 +151,8 @@ def load_results(path: Path | str) -> ResultsFile:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise LLMTestError(f"cannot read results file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise LLMTestError(f"{path} is not a results file (not UTF-8 text)") from None
     headers: list[dict[str, Any]] = []
     cases: list[dict[str, Any]] = []
     skipped = 0

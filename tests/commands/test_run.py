@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -111,7 +110,7 @@ def test_shards_split_the_cases_without_overlap_and_merge_back(
     for k in (1, 2, 3):
         assert run("tests", "--shard", f"{k}/3", "--out", f"shard{k}.jsonl") == 0
     ids = [[c["case_id"] for c in load_results(f"shard{k}.jsonl").cases] for k in (1, 2, 3)]
-    assert sorted(sum(ids, [])) == sorted(f"c{i}" for i in range(20))
+    assert sorted(i for shard in ids for i in shard) == sorted(f"c{i}" for i in range(20))
     assert all(ids)
     assert (
         main(["merge", "shard1.jsonl", "shard2.jsonl", "shard3.jsonl", "--out", "all.jsonl"]) == 0

@@ -1,0 +1,217 @@
+"""A Markdown summary for a pull-request comment or ``$GITHUB_STEP_SUMMARY``.
+
+Everything that came from a model (outputs, messages, even case ids) is escaped, so an
+answer cannot break the layout, inject HTML or @-mention people; the whole text stays under
+GitHub's 65,536-character limit for a comment.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from llmtest import __version__
+from llmtest.reports._files import write_report
+from llmtest.reports.summary import (
+    CaseSummary,
+    RunSummary,
+    format_cost,
+    format_count,
+    format_ms,
+    format_rate,
+    summarize,
+    truncate,
+    verdict,
+)
+from llmtest.results.jsonl import ResultsFile
+
+GITHUB_COMMENT_LIMIT = 65_536
+DEFAULT_MAX_CHARS = 60_000
+MAX_TAG_ROWS = 50
+MAX_ASSERTIONS = 10
+MESSAGE_CHARS = 300
+OUTPUT_CHARS = 1000
+INLINE_OUTPUT_CHARS = 120
+
+# Only what can act mid-line: "-", "+" or "#" mean something only at a line's start, which
+# an escaped value never is, and "(" or "!" only next to "[" or "]", which are escaped.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
+_STATUS_ICON = {"pass": "✅", "fail": "❌", "error": "💥", "skip": "⏭️"}
+
+
+def escape(text: str) -> str:
+    """``text`` as literal Markdown on one line: no emphasis, links, tables, HTML or
+    @-mentions (a zero-width space after ``@`` stops GitHub from notifying anyone)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    text = text.replace("@", "@\u200b")
+    return " ".join(text.split())
+
+
+def _longest_backticks(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
+
+
+def code_span(text: str) -> str:
+    """Inline code that no backtick inside ``text`` can close (escapes do not work there)."""
+    text = " ".join(text.split())
+    ticks = "`" * (_longest_backticks(text) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def code_block(text: str) -> str:
+    """A fenced block whose fence no run of backticks inside ``text`` can close."""
+    fence = "`" * max(3, _longest_backticks(text) + 1)
+    return f"{fence}text\n{text.rstrip(chr(10))}\n{fence}"
+
+
+def _run_line(summary: RunSummary) -> str:
+    parts = [f"run {escape(summary.run_id or '?')}", f"model {escape(summary.model_label)}"]
+    if summary.started_at:
+        parts.append(escape(summary.started_at))
+    sha = summary.header.get("git_sha")
+    if sha:
+        parts.append(f"commit {escape(str(sha)[:12])}")
+    return " · ".join(parts)
+
+
+def _table(header: list[str], rows: list[list[str]], align: str) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join("---:" if a == "r" else "---" for a in align) + "|")
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _summary_table(summary: RunSummary) -> list[str]:
+    counts, latency = summary.counts, summary.latency
+    tokens = f"{format_count(summary.input_tokens)} / {format_count(summary.output_tokens)}"
+    return _table(
+        [
+            "Cases",
+            "Passed",
+            "Failed",
+            "Errors",
+            "Skipped",
+            "Pass rate",
+            "p50 latency",
+            "p95 latency",
+            "Tokens (in / out)",
+            "Cost",
+            "Retries",
+            "Model",
+        ],
+        [
+            [
+                str(counts.cases),
+                str(counts.passed),
+                str(counts.failed),
+                str(counts.errors),
+                str(counts.skipped),
+                format_rate(counts.pass_rate),
+                format_ms(latency.p50),
+                format_ms(latency.p95),
+                tokens,
+                format_cost(summary.cost_usd),
+                str(summary.retries),
+                escape(summary.model_label),
+            ]
+        ],
+        "rrrrrrrrrrrl",
+    )
+
+
+def _tag_table(summary: RunSummary) -> list[str]:
+    tags = summary.by_tag
+    if not tags:
+        return []
+    rows = [
+        [
+            escape(t.tag),
+            str(t.counts.cases),
+            str(t.counts.passed),
+            str(t.counts.failed),
+            str(t.counts.errors),
+            format_rate(t.counts.pass_rate),
+        ]
+        for t in tags[:MAX_TAG_ROWS]
+    ]
+    lines = [
+        "### Pass rate by tag",
+        "",
+        *_table(["Tag", "Cases", "Passed", "Failed", "Errors", "Pass rate"], rows, "lrrrrr"),
+    ]
+    if len(tags) > MAX_TAG_ROWS:
+        lines += ["", f"… and {len(tags) - MAX_TAG_ROWS} more tags"]
+    return [*lines, ""]
+
+
+def _case_entry(case: CaseSummary, *, with_model: bool) -> str:
+    title = f"**{_STATUS_ICON[case.status]} {escape(case.case_id)}** — {escape(case.suite)}"
+    if with_model:
+        title += f" · {escape(case.model)}"
+    if case.repeated:
+        title += (
+            f" · {case.passed_attempts}/{case.counted_attempts} attempts passed"
+            f" (needs {format_rate(case.min_pass_rate)})"
+        )
+    lines = [title, ""]
+    for error in case.errors if case.status == "error" else []:
+        lines.append(f"- error: {escape(truncate(error, MESSAGE_CHARS))}")
+    failed = case.failed_assertions
+    for item in failed[:MAX_ASSERTIONS]:
+        times = f" (in {item.attempts} attempts)" if case.repeated else ""
+        lines.append(
+            f"- {code_span(item.type)}: {escape(truncate(item.message, MESSAGE_CHARS))}{times}"
+        )
+    if len(failed) > MAX_ASSERTIONS:
+        lines.append(f"- … and {len(failed) - MAX_ASSERTIONS} more failed assertions")
+    output = case.output
+    if output is not None:
+        if len(output) <= INLINE_OUTPUT_CHARS and "\n" not in output.strip():
+            lines.append(f"- output: {escape(output) or '(empty)'}")
+        else:
+            lines += [
+                "",
+                f"<details><summary>output ({len(output):,} characters)</summary>",
+                "",
+                code_block(truncate(output, OUTPUT_CHARS)),
+                "",
+                "</details>",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def _footer(summary: RunSummary) -> str:
+    parts = [f"llmtest {escape(str(summary.header.get('llmtest_version') or __version__))}"]
+    parts.append(f"{summary.attempts} attempts")
+    if summary.skipped_lines:
+        parts.append(f"{summary.skipped_lines} torn line(s) of the results file skipped")
+    return f"<sub>{' · '.join(parts)}</sub>\n"
+
+
+def render_summary(summary: RunSummary, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    head = [f"## {verdict(summary)}", "", _run_line(summary), "", *_summary_table(summary), ""]
+    head += _tag_table(summary)
+    text = "\n".join(head) + "\n"
+    footer = "\n" + _footer(summary)
+    bad = [c for c in summary.cases if c.status in ("fail", "error")]
+    if bad:
+        text += "### Failed and errored cases\n\n"
+        with_model = len(summary.models) > 1
+        reserve = len(footer) + 40
+        for shown, case in enumerate(bad):
+            entry = _case_entry(case, with_model=with_model) + "\n"
+            if len(text) + len(entry) + reserve > max_chars:
+                text += f"… and {len(bad) - shown} more\n"
+                break
+            text += entry
+    return text + footer
+
+
+def render_markdown(results: ResultsFile, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    return render_summary(summarize(results), max_chars=max_chars)
+
+
+def write_markdown(results: ResultsFile, path: Path) -> None:
+    write_report(path, render_markdown(results))
