@@ -21,8 +21,11 @@ import argparse
 import json
 import math
 import re
+import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import PYTHON, fake_server, machine, run_timed, use_bytecode_cache, verdict
 
@@ -36,8 +39,8 @@ def write_project(folder: Path, cases: int, port: int | None) -> None:
     text = "[tool.llmtest]\n"
     if port is not None:
         text += (
-            "\n[tool.llmtest.models.bench]\nadapter = \"openai\"\nmodel = \"bench-model\"\n"
-            f"base_url = \"http://127.0.0.1:{port}/v1\"\n"
+            '\n[tool.llmtest.models.bench]\nadapter = "openai"\nmodel = "bench-model"\n'
+            f'base_url = "http://127.0.0.1:{port}/v1"\n'
         )
     (folder / "pyproject.toml").write_text(text)
     with (folder / "tests" / "test_bench.llm.jsonl").open("w") as fh:
@@ -49,9 +52,25 @@ def write_project(folder: Path, cases: int, port: int | None) -> None:
 def timed_run(folder: Path, model: str, concurrency: int, out: str) -> tuple[float, float, str]:
     """Wall seconds, peak RSS in MB (GNU time), and the run's output."""
     cmd = [
-        "/usr/bin/time", "-f", "RSS_KB=%M", PYTHON, "-m", "llmtest.cli", "run", "tests",
-        "--model", model, "--concurrency", str(concurrency), "--out", out,
-        "--no-history", "--progress", "none", "--cache", "off",
+        "/usr/bin/time",
+        "-f",
+        "RSS_KB=%M",
+        PYTHON,
+        "-m",
+        "llmtest.cli",
+        "run",
+        "tests",
+        "--model",
+        model,
+        "--concurrency",
+        str(concurrency),
+        "--out",
+        out,
+        "--no-history",
+        "--progress",
+        "none",
+        "--cache",
+        "off",
     ]
     timed = run_timed(cmd, folder)
     if timed.returncode != 0:
@@ -92,22 +111,33 @@ def main() -> None:
             slow_seconds, rss_slow, _ = timed_run(slow, "bench", args.concurrency, "r.jsonl")
         rows.append((f"openai SDK, {args.delay * 1000:.0f} ms server", slow_seconds, rss_slow))
 
-    print(f"  {args.cases} cases, --concurrency {args.concurrency} (wall time of the whole "
-          "command, start-up included)")
+    print(
+        f"  {args.cases} cases, --concurrency {args.concurrency} (wall time of the whole "
+        "command, start-up included)"
+    )
     for name, seconds, rss in rows:
-        print(f"    {name:<32} {seconds:6.2f} s  {args.cases / seconds:7.0f} cases/s  "
-              f"peak RSS {rss:5.0f} MB")
+        print(
+            f"    {name:<32} {seconds:6.2f} s  {args.cases / seconds:7.0f} cases/s  "
+            f"peak RSS {rss:5.0f} MB"
+        )
     ideal = math.ceil(args.cases / args.concurrency) * args.delay
     peak = max(r[2] for r in rows)
-    print(f"  1. throughput target >= {TARGET_THROUGHPUT:.0f} cases/s: echo {echo_rate:.0f}, "
-          f"openai SDK {sdk_rate:.0f}")
-    print(f"     {verdict(echo_rate >= TARGET_THROUGHPUT)}: framework (echo) "
-          f"{echo_rate:.0f} cases/s")
-    print(f"     {verdict(sdk_rate >= TARGET_THROUGHPUT)}: through the openai SDK "
-          f"{sdk_rate:.0f} cases/s")
-    print(f"  2. {args.delay * 1000:.0f} ms server: ideal {ideal:.2f} s, target <= "
-          f"{TARGET_RATIO * ideal:.2f} s, measured {slow_seconds:.2f} s "
-          f"({slow_seconds / ideal:.2f} x ideal)")
+    print(
+        f"  1. throughput target >= {TARGET_THROUGHPUT:.0f} cases/s: echo {echo_rate:.0f}, "
+        f"openai SDK {sdk_rate:.0f}"
+    )
+    print(
+        f"     {verdict(echo_rate >= TARGET_THROUGHPUT)}: framework (echo) {echo_rate:.0f} cases/s"
+    )
+    print(
+        f"     {verdict(sdk_rate >= TARGET_THROUGHPUT)}: through the openai SDK "
+        f"{sdk_rate:.0f} cases/s"
+    )
+    print(
+        f"  2. {args.delay * 1000:.0f} ms server: ideal {ideal:.2f} s, target <= "
+        f"{TARGET_RATIO * ideal:.2f} s, measured {slow_seconds:.2f} s "
+        f"({slow_seconds / ideal:.2f} x ideal)"
+    )
     print(f"     {verdict(slow_seconds <= TARGET_RATIO * ideal)}")
     print(f"  3. peak RSS target < {TARGET_RSS_MB:.0f} MB, measured {peak:.0f} MB")
     print(f"     {verdict(peak < TARGET_RSS_MB)}")
