@@ -68,6 +68,13 @@ def register(subparsers: Any) -> None:
         help="results file (JSONL), appended as each case finishes (default: runs/<run id>.jsonl)",
     )
     parser.add_argument(
+        "--no-cache",
+        dest="llm_cache",
+        action="store_const",
+        const="off",
+        help="always call the model (same as --cache off)",
+    )
+    parser.add_argument(
         "--resume",
         metavar="PATH",
         type=Path,
