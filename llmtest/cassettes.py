@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmtest.adapters.base import Adapter, Message, Request, Response
+from llmtest.adapters.base import Adapter, Message, Request, Response, last_user_message
 from llmtest.cache import (
     effective_messages,
     effective_params,
@@ -72,10 +72,7 @@ class Cassette:
     @property
     def prompt(self) -> str:
         """The last user message: what a human searches the folder for."""
-        for message in reversed(self.messages):
-            if message["role"] == "user":
-                return message["content"]
-        return ""
+        return last_user_message(self.messages)
 
 
 def read_cassette(path: Path) -> Cassette:

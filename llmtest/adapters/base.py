@@ -42,10 +42,7 @@ class Request:
     @property
     def prompt(self) -> str:
         """The last user message: what a single-string model function is given."""
-        for message in reversed(self.messages):
-            if message["role"] == "user":
-                return message["content"]
-        return ""
+        return last_user_message(self.messages)
 
     @property
     def system(self) -> str | None:
@@ -75,6 +72,14 @@ class Adapter(Protocol):
     async def complete(self, request: Request) -> Response: ...
 
     async def aclose(self) -> None: ...
+
+
+def last_user_message(messages: Sequence[Message]) -> str:
+    """The prompt of a conversation: its last user message ('' if it has none)."""
+    for message in reversed(messages):
+        if message["role"] == "user":
+            return message["content"]
+    return ""
 
 
 def build_messages(prompt: str | Sequence[Message], system: str | None = None) -> list[Message]:

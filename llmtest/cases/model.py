@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmtest.adapters.base import Message
+from llmtest.adapters.base import Message, last_user_message
 from llmtest.assertions.base import Check
 
 
@@ -45,10 +45,7 @@ class Case:
 
     @property
     def prompt(self) -> str:
-        for message in reversed(self.messages):
-            if message["role"] == "user":
-                return message["content"]
-        return ""
+        return last_user_message(self.messages)
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -16,16 +16,3 @@ def llm_server() -> Iterator[FakeLLMServer]:
         retry_after=2, model_ids={"snapshot-model": "snapshot-model-2025-01-01"}
     ) as server:
         yield server
-
-
-@pytest.fixture(autouse=True)
-def _no_provider_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's real keys or base URLs must not change (or reach) these tests."""
-    for name in (
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "ANTHROPIC_API_KEY",
-        "ANTHROPIC_AUTH_TOKEN",
-        "ANTHROPIC_BASE_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
