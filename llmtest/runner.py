@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmtest.cases.loader import load_suite
+from llmtest.cases.loader import display_path, load_suite
 from llmtest.cases.model import Case, Suite
 from llmtest.config import ModelConfig, ModelResolver, ProjectConfig
 from llmtest.engine import Engine
@@ -48,19 +48,12 @@ def load_suites(files: Sequence[Path], root: Path) -> tuple[list[Suite], list[Ca
     suites: list[Suite] = []
     errors: list[CaseFileError] = []
     for path in files:
-        display = _display(path, root)
+        display = display_path(path, root)
         try:
             suites.append(load_suite(path, display))
         except CaseFileError as exc:
             errors.append(exc)
     return suites, errors
-
-
-def _display(path: Path, root: Path) -> str:
-    resolved = path.resolve()
-    if resolved.is_relative_to(root.resolve()):
-        return resolved.relative_to(root.resolve()).as_posix()
-    return path.as_posix()
 
 
 @dataclass

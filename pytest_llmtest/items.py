@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from llmtest.cases import Case, Suite, load_suite
+from llmtest.cases.loader import display_path
 from llmtest.errors import CaseFileError, ConfigError, LLMTestError
 from llmtest.evaluation import CaseOutcome, evaluate
 from pytest_llmtest.state import LLMSession, session_key
@@ -35,13 +36,8 @@ class CaseFailed(Exception):
 class LLMCaseFile(pytest.File):
     def collect(self) -> Iterator[LLMCaseItem]:
         state = self.config.stash[session_key]
-        display = (
-            self.path.relative_to(self.config.rootpath).as_posix()
-            if self.path.is_relative_to(self.config.rootpath)
-            else self.path.as_posix()
-        )
         try:
-            suite = load_suite(self.path, display)
+            suite = load_suite(self.path, display_path(self.path, self.config.rootpath))
             if state.cli_model is None:
                 _check_models(state, suite)
         except LLMTestError as exc:

@@ -51,6 +51,14 @@ class _Inherited:
     id_prefix: str = ""
 
 
+def display_path(path: Path, root: Path) -> str:
+    """A suite's name in results and messages: its path relative to the project root."""
+    resolved, base = path.resolve(), root.resolve()
+    return (
+        resolved.relative_to(base).as_posix() if resolved.is_relative_to(base) else path.as_posix()
+    )
+
+
 def load_suite(path: Path | str, display: str | None = None) -> Suite:
     """Load one case file (and what it includes).
 
