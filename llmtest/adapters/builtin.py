@@ -15,6 +15,7 @@ _BUILTIN = {
     "callable": "llmtest.adapters.callable:CallableAdapter",
     "echo": "llmtest.adapters.echo:EchoAdapter",
     "replay": "llmtest.adapters.replay:ReplayAdapter",
+    "local": "llmtest.adapters.local:LocalAdapter",
 }
 
 
