@@ -13,10 +13,13 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 demo: $(BIN)/.installed
-	@cd examples/quickstart && ../../$(BIN)/pytest -v -p no:cacheprovider; \
+	@cd examples/quickstart && ../../$(BIN)/pytest -v -p no:cacheprovider --llm-cache off \
+		--llm-results runs/demo.jsonl; \
 	status=$$?; \
 	if [ $$status -le 1 ]; then \
-		echo; echo "Demo finished: one case fails on purpose (weekend-hours-expected-failure); see its explanation above."; \
+		echo; echo "Demo finished: one case fails on purpose (largest-planet-expected-failure); its report is above."; \
+		../../$(BIN)/llmtest report runs/demo.jsonl --html runs/demo.html --markdown runs/demo.md >/dev/null && \
+		echo "Report: examples/quickstart/runs/demo.html (and runs/demo.md)"; \
 		exit 0; \
 	fi; exit $$status
 

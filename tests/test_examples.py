@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -20,8 +22,17 @@ def run_example(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_quickstart_passes_except_its_one_explained_failure() -> None:
-    result = run_example("quickstart")
+def test_quickstart_on_the_local_model_passes_except_its_one_explained_failure() -> None:
+    pytest.importorskip("xllamacpp", reason="the quickstart runs on the 'local' extra")
+    result = run_example("quickstart", "--llm-cache", "off")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 failed, 8 passed" in result.stdout
+    assert "FAILED test_quickstart.llm.yaml::largest-planet-expected-failure" in result.stdout
+    assert "expected output to contain 'Jupiter'" in result.stdout
+
+
+def test_support_bot_passes_except_its_one_explained_failure() -> None:
+    result = run_example("support_bot")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 failed, 10 passed" in result.stdout
     assert "FAILED test_support.llm.yaml::weekend-hours-expected-failure" in result.stdout
