@@ -1,0 +1,374 @@
+"""The gate: a written policy that turns a comparison into promote, blocked or cannot
+decide, with every rule's threshold, measurement and reason shown, so a blocked canary
+says exactly why.
+
+The policy comes from ``[tool.llmtest.gate]`` in pyproject.toml, or from ``--gate FILE``:
+a TOML file holding a ``[tool.llmtest.gate]`` table, a ``[gate]`` table, or the keys at
+top level. With no policy anywhere, the default gate is ``max_regressions = 0`` (and
+``max_errors = 0``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+from llmtest.compare.comparison import Comparison
+from llmtest.config import load_project_config
+from llmtest.errors import ConfigError
+from llmtest.reports.summary import MISSING, format_rate
+
+RuleState = Literal["held", "failed", "not measured"]
+
+
+class Verdict(Enum):
+    PROMOTE = "promote"
+    BLOCKED = "blocked"
+    CANNOT_DECIDE = "cannot decide"
+
+    @property
+    def exit_code(self) -> int:
+        return {"promote": 0, "blocked": 1, "cannot decide": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """Thresholds; a rule left at None is off. ``explicit`` names the keys the user wrote:
+    a rule the user asked for that cannot be measured stops the gate from deciding."""
+
+    min_pass_rate: float | None = None
+    max_regressions: int | None = None
+    block_on_tags: tuple[str, ...] = ()
+    max_latency_p95_ratio: float | None = None
+    max_cost_ratio: float | None = None
+    max_pass_rate_drop: float | None = None
+    significance: float = 0.05
+    max_errors: int = 0
+    explicit: frozenset[str] = field(default=frozenset(), compare=False)
+    source: str = "default gate"
+
+    @classmethod
+    def default(cls) -> GatePolicy:
+        return cls(max_regressions=0)
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], *, where: str) -> GatePolicy:
+        """Checked construction: an unknown key or a wrong type is a ConfigError naming it."""
+        known = {f.name for f in fields(cls)} - {"explicit", "source"}
+        for key in table:
+            if key not in known:
+                raise ConfigError(
+                    f"{where}: unknown gate key {key!r} (known: {', '.join(sorted(known))})"
+                )
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            if key == "block_on_tags":
+                if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+                    raise ConfigError(
+                        f"{where}: 'block_on_tags' must be a list of tag names, got {value!r}"
+                    )
+                values[key] = tuple(value)
+            elif key in ("max_regressions", "max_errors"):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ConfigError(
+                        f"{where}: {key!r} must be a whole number >= 0, got {value!r}"
+                    )
+                values[key] = value
+            else:
+                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                    raise ConfigError(f"{where}: {key!r} must be a number >= 0, got {value!r}")
+                if key in ("min_pass_rate", "max_pass_rate_drop", "significance") and value > 1:
+                    raise ConfigError(
+                        f"{where}: {key!r} is a fraction between 0 and 1 (0.95 for 95%), "
+                        f"got {value!r}"
+                    )
+                values[key] = float(value)
+        return cls(**values, explicit=frozenset(table), source=where)
+
+
+def _gate_table(data: Mapping[str, Any], path: Path) -> tuple[Mapping[str, Any], str]:
+    tool = data.get("tool")
+    if isinstance(tool, Mapping) and isinstance(tool.get("llmtest"), Mapping):
+        table = tool["llmtest"].get("gate", {})
+        where = f"{path}: [tool.llmtest.gate]"
+    elif isinstance(data.get("gate"), Mapping):
+        table, where = data["gate"], f"{path}: [gate]"
+    else:
+        table, where = data, str(path)
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: expected a table of gate settings")
+    return table, where
+
+
+def load_gate(path: Path | None = None, *, start: Path | None = None) -> GatePolicy:
+    """The policy from ``path`` (--gate), else ``[tool.llmtest.gate]`` of the nearest
+    pyproject.toml at or above ``start``, else the default gate."""
+    if path is not None:
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read gate file {path}: {exc.strerror or exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        table, where = _gate_table(data, path)
+        return GatePolicy.from_table(table, where=where)
+    project = load_project_config(start or Path.cwd())
+    found = project.raw.get("gate")
+    if found is None:
+        return GatePolicy.default()
+    where = f"{project.path}: [tool.llmtest.gate]"
+    if not isinstance(found, Mapping):
+        raise ConfigError(f"{where}: expected a table of gate settings")
+    return GatePolicy.from_table(found, where=where)
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    name: str
+    threshold: str
+    measured: str
+    state: RuleState
+    reason: str
+    explicit: bool = True
+    cases: tuple[str, ...] = ()
+    """The case ids behind a failure (block_on_tags), for the verdict line."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "threshold": self.threshold,
+            "measured": self.measured,
+            "state": self.state,
+            "reason": self.reason,
+            "explicit": self.explicit,
+            "cases": list(self.cases),
+        }
+
+
+@dataclass(frozen=True)
+class GateResult:
+    verdict: Verdict
+    rules: tuple[RuleResult, ...]
+    reasons: tuple[str, ...]
+    policy: GatePolicy
+
+    @property
+    def exit_code(self) -> int:
+        return self.verdict.exit_code
+
+    @property
+    def failed(self) -> tuple[RuleResult, ...]:
+        return tuple(r for r in self.rules if r.state == "failed")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "exit_code": self.exit_code,
+            "reasons": list(self.reasons),
+            "policy_source": self.policy.source,
+            "rules": [r.to_dict() for r in self.rules],
+        }
+
+
+def _ratio_text(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.2f}x"
+
+
+def _ratio_rule(
+    name: str, limit: float, measured: float | None, what: str, explicit: bool
+) -> RuleResult:
+    threshold = f"≤ {limit:.2f}x"
+    if measured is None:
+        return RuleResult(
+            name,
+            threshold,
+            MISSING,
+            "not measured",
+            f"{what} is missing on a side (or zero in the baseline)",
+            explicit,
+        )
+    ok = measured <= limit
+    return RuleResult(
+        name,
+        threshold,
+        _ratio_text(measured),
+        "held" if ok else "failed",
+        f"candidate {what} is {measured:.2f}x the baseline's "
+        f"({'within' if ok else 'above'} {limit:.2f}x)",
+        explicit,
+    )
+
+
+def _case_names(pairs: Sequence[Any]) -> tuple[str, ...]:
+    return tuple(p.case_id for p in pairs)
+
+
+def _rules(comparison: Comparison, policy: GatePolicy) -> list[RuleResult]:
+    def explicit(key: str) -> bool:
+        return key in policy.explicit
+
+    rules: list[RuleResult] = []
+    undecided = len(comparison.undecided)
+    rules.append(
+        RuleResult(
+            "max_errors",
+            f"≤ {policy.max_errors}",
+            str(undecided),
+            "held" if undecided <= policy.max_errors else "failed",
+            f"{undecided} paired {'case' if undecided == 1 else 'cases'} errored on a side "
+            "(undecided: neither regression nor fix)",
+            explicit("max_errors"),
+            _case_names(comparison.undecided),
+        )
+    )
+    regressions = comparison.regressions
+    if policy.max_regressions is not None:
+        count = len(regressions)
+        ok = count <= policy.max_regressions
+        rules.append(
+            RuleResult(
+                "max_regressions",
+                f"≤ {policy.max_regressions}",
+                str(count),
+                "held" if ok else "failed",
+                f"{count} {'case' if count == 1 else 'cases'} went from pass to fail",
+                explicit("max_regressions"),
+                () if ok else _case_names(regressions),
+            )
+        )
+    if policy.block_on_tags:
+        wanted = set(policy.block_on_tags)
+        hit = tuple(p for p in regressions if wanted & set(p.tags))
+        tags = ", ".join(policy.block_on_tags)
+        rules.append(
+            RuleResult(
+                "block_on_tags",
+                f"no regression tagged {tags}",
+                str(len(hit)),
+                "failed" if hit else "held",
+                (
+                    f"regressed in a blocking tag: {', '.join(p.case_id for p in hit)}"
+                    if hit
+                    else f"no regression tagged {tags}"
+                ),
+                explicit("block_on_tags"),
+                _case_names(hit),
+            )
+        )
+    if policy.min_pass_rate is not None:
+        rate = comparison.candidate.overall.rate
+        threshold = f"≥ {format_rate(policy.min_pass_rate)}"
+        if rate is None:
+            rules.append(
+                RuleResult(
+                    "min_pass_rate",
+                    threshold,
+                    MISSING,
+                    "not measured",
+                    "no paired case ran",
+                    explicit("min_pass_rate"),
+                )
+            )
+        else:
+            ok = rate >= policy.min_pass_rate
+            rules.append(
+                RuleResult(
+                    "min_pass_rate",
+                    threshold,
+                    format_rate(rate),
+                    "held" if ok else "failed",
+                    f"candidate passed {comparison.candidate.overall.counts.passed} of "
+                    f"{comparison.candidate.overall.decided} paired cases "
+                    "(errors count as not passed)",
+                    explicit("min_pass_rate"),
+                )
+            )
+    if policy.max_pass_rate_drop is not None:
+        drop = comparison.pass_rate_drop
+        p = comparison.mcnemar_p
+        threshold = f"≤ {format_rate(policy.max_pass_rate_drop)} (or p ≥ {policy.significance:g})"
+        if drop is None:
+            rules.append(
+                RuleResult(
+                    "max_pass_rate_drop",
+                    threshold,
+                    MISSING,
+                    "not measured",
+                    "no paired case ran",
+                    explicit("max_pass_rate_drop"),
+                )
+            )
+        else:
+            too_big = drop > policy.max_pass_rate_drop
+            significant = p < policy.significance
+            if not too_big:
+                why = f"pass rate changed by {-drop * 100:+.1f} points"
+            elif significant:
+                why = (
+                    f"pass rate dropped {drop * 100:.1f} points, significant (McNemar p = {p:.3g})"
+                )
+            else:
+                why = (
+                    f"pass rate dropped {drop * 100:.1f} points but not significantly "
+                    f"(McNemar p = {p:.3g} ≥ {policy.significance:g})"
+                )
+            rules.append(
+                RuleResult(
+                    "max_pass_rate_drop",
+                    threshold,
+                    f"{drop * 100:.1f} points (p = {p:.3g})",
+                    "failed" if too_big and significant else "held",
+                    why,
+                    explicit("max_pass_rate_drop"),
+                )
+            )
+    if policy.max_latency_p95_ratio is not None:
+        rules.append(
+            _ratio_rule(
+                "max_latency_p95_ratio",
+                policy.max_latency_p95_ratio,
+                comparison.latency_p95_ratio,
+                "p95 latency",
+                explicit("max_latency_p95_ratio"),
+            )
+        )
+    if policy.max_cost_ratio is not None:
+        rules.append(
+            _ratio_rule(
+                "max_cost_ratio",
+                policy.max_cost_ratio,
+                comparison.cost.ratio,
+                "cost",
+                explicit("max_cost_ratio"),
+            )
+        )
+    return rules
+
+
+def evaluate_gate(comparison: Comparison, policy: GatePolicy) -> GateResult:
+    """The verdict. A failed rule blocks (a regression seen is certain even if other cases
+    errored); otherwise errors beyond ``max_errors``, no paired case, or a rule the user set
+    that cannot be measured mean "cannot decide"; otherwise promote."""
+    rules = _rules(comparison, policy)
+    failed = [r for r in rules if r.state == "failed" and r.name != "max_errors"]
+    if failed:
+        reasons = [f"{r.name}: {r.reason}" for r in failed]
+        return GateResult(Verdict.BLOCKED, tuple(rules), tuple(reasons), policy)
+    reasons = []
+    if not comparison.pairs:
+        reasons.append("no case is in both runs at the same version")
+    elif not [p for p in comparison.pairs if p.change != "skipped"]:
+        reasons.append("every paired case was skipped")
+    for rule in rules:
+        if rule.name == "max_errors" and rule.state == "failed":
+            reasons.append(f"max_errors: {rule.reason}, more than the {policy.max_errors} allowed")
+        elif rule.state == "not measured" and rule.explicit:
+            reasons.append(f"{rule.name}: not measured ({rule.reason})")
+    if reasons:
+        return GateResult(Verdict.CANNOT_DECIDE, tuple(rules), tuple(reasons), policy)
+    return GateResult(Verdict.PROMOTE, tuple(rules), (), policy)

@@ -1,0 +1,311 @@
+"""Rendering a comparison and its gate: Markdown for a pull request (under GitHub's
+65,536-character comment limit), JSON for machines, plain text for a terminal.
+
+Model outputs and case ids are escaped exactly as the run report escapes them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from llmtest import __version__
+from llmtest.compare.comparison import Comparison, RateSummary, UsageComparison
+from llmtest.compare.gate import GateResult, Verdict
+from llmtest.compare.pairing import CasePair
+from llmtest.reports.markdown import escape
+from llmtest.reports.summary import (
+    MISSING,
+    CaseSummary,
+    RunSummary,
+    format_cost,
+    format_count,
+    format_ms,
+    format_rate,
+    truncate,
+)
+
+GITHUB_COMMENT_LIMIT = 65_536
+DEFAULT_MAX_CHARS = 60_000
+MAX_ROWS = 50
+OUTPUT_CHARS = 160
+MAX_TAG_ROWS = 50
+
+_ICON = {Verdict.PROMOTE: "✅", Verdict.BLOCKED: "❌", Verdict.CANNOT_DECIDE: "⚠️"}
+_STATE_ICON = {"held": "✅ held", "failed": "❌ failed", "not measured": "❔ not measured"}
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
+def verdict_line(comparison: Comparison, gate: GateResult, *, icon: bool = True) -> str:
+    mark = f"{_ICON[gate.verdict]} " if icon else ""
+    counts = (
+        _plural(len(comparison.pairs), "paired case"),
+        _plural(len(comparison.regressions), "regression"),
+        _plural(len(comparison.fixes), "fix", "fixes"),
+        f"{len(comparison.undecided)} undecided",
+    )
+    line = f"{mark}llmtest compare: {gate.verdict.value.upper()} — {', '.join(counts)}"
+    if gate.verdict is not Verdict.PROMOTE:
+        line += f" ({'; '.join(gate.reasons)})"
+    return line
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join("---:" if a == "r" else "---" for a in align) + "|")
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _rate(summary: RateSummary) -> str:
+    interval = summary.interval
+    rate = format_rate(summary.rate)
+    if interval is None:
+        return rate
+    return f"{rate} [{interval.low * 100:.1f}-{interval.high * 100:.1f}%]"
+
+
+def _ratio(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.2f}x"
+
+
+def _run_label(summary: RunSummary) -> str:
+    return f"{escape(summary.model_label)} (run {escape(summary.run_id or '?')})"
+
+
+def _inline(text: str | None) -> str:
+    return MISSING if text is None else escape(truncate(text, OUTPUT_CHARS)) or "(empty)"
+
+
+def _case_rate(case: CaseSummary) -> str:
+    if not case.repeated:
+        return case.status
+    return f"{case.status} ({case.passed_attempts}/{case.counted_attempts})"
+
+
+def _pair_table(pairs: Sequence[CasePair]) -> list[str]:
+    rows = [
+        [
+            escape(p.case_id),
+            escape(", ".join(p.tags)) or MISSING,
+            _case_rate(p.baseline.case),
+            _case_rate(p.candidate.case),
+            _inline(p.baseline.output),
+            _inline(p.candidate.output),
+        ]
+        for p in pairs[:MAX_ROWS]
+    ]
+    lines = _table(
+        ["Case", "Tags", "Baseline", "Candidate", "Baseline output", "Candidate output"],
+        rows,
+        "llllll",
+    )
+    if len(pairs) > MAX_ROWS:
+        lines.append(f"\n… and {len(pairs) - MAX_ROWS} more (see the JSON report).")
+    return lines
+
+
+def _usage_row(label: str, usage: UsageComparison, money: bool) -> list[str]:
+    fmt = format_cost if money else format_count
+    return [
+        label,
+        fmt(usage.baseline_per_case),
+        fmt(usage.candidate_per_case),
+        _ratio(usage.ratio),
+        str(usage.pairs),
+    ]
+
+
+def _case_list(title: str, cases: Sequence[str]) -> list[str]:
+    if not cases:
+        return []
+    shown = ", ".join(cases[:MAX_ROWS])
+    more = f" … and {len(cases) - MAX_ROWS} more" if len(cases) > MAX_ROWS else ""
+    return [f"**{title}** ({len(cases)}): {shown}{more}", ""]
+
+
+def render_markdown(
+    comparison: Comparison, gate: GateResult, *, max_chars: int = DEFAULT_MAX_CHARS
+) -> str:
+    """The comparison as Markdown, cut to ``max_chars`` (never over GitHub's limit)."""
+    c, base, cand = comparison, comparison.baseline, comparison.candidate
+    lines = [
+        f"## {verdict_line(c, gate)}",
+        "",
+        f"Baseline: {_run_label(c.baseline_run)} · Candidate: {_run_label(c.candidate_run)} · "
+        f"gate: {escape(gate.policy.source)}",
+        "",
+        "### Gate",
+        "",
+        *_table(
+            ["Rule", "Threshold", "Measured", "Result", "Why"],
+            [
+                [
+                    r.name,
+                    escape(r.threshold),
+                    escape(r.measured),
+                    _STATE_ICON[r.state],
+                    escape(r.reason),
+                ]
+                for r in gate.rules
+            ],
+            "lrrll",
+        ),
+        "",
+        "### Pass rate (paired cases, 95% Wilson interval)",
+        "",
+    ]
+    rows = [
+        [
+            "**all**",
+            _rate(base.overall),
+            _rate(cand.overall),
+            str(len(c.regressions)),
+            str(len(c.fixes)),
+        ]
+    ]
+    rows += [
+        [escape(t.tag), _rate(t.baseline), _rate(t.candidate), str(t.regressions), str(t.fixes)]
+        for t in c.by_tag[:MAX_TAG_ROWS]
+    ]
+    lines += _table(["Tag", "Baseline", "Candidate", "Regressions", "Fixes"], rows, "lrrrr")
+    lines += [
+        "",
+        f"McNemar exact test on {len(c.regressions) + len(c.fixes)} discordant pairs "
+        f"({len(c.regressions)} pass→fail, {len(c.fixes)} fail→pass): p = {c.mcnemar_p:.4g}. "
+        f"{len(c.undecided)} undecided (errored) and {len(c.skipped)} skipped pairs are left "
+        "out of the test; errors stay in the pass-rate denominators.",
+        "",
+    ]
+    if c.regressions:
+        lines += [f"### ❌ Regressions ({len(c.regressions)})", "", *_pair_table(c.regressions), ""]
+    if c.fixes:
+        lines += [f"### ✅ Fixes ({len(c.fixes)})", "", *_pair_table(c.fixes), ""]
+    if c.undecided:
+        lines += [
+            f"### 💥 Undecided: errored on a side ({len(c.undecided)})",
+            "",
+            *_pair_table(c.undecided),
+            "",
+        ]
+    if c.rate_changes:
+        lines += ["### Repeated cases whose pass rate moved", ""]
+        lines += _table(
+            ["Case", "Baseline", "Candidate", "Change"],
+            [
+                [
+                    escape(p.case_id),
+                    _case_rate(p.baseline.case),
+                    _case_rate(p.candidate.case),
+                    f"{(p.pass_rate_delta or 0) * 100:+.0f} points",
+                ]
+                for p in c.rate_changes[:MAX_ROWS]
+            ],
+            "lllr",
+        )
+        lines.append("")
+    lines += ["### Latency, tokens and cost (paired cases)", ""]
+    lines += _table(
+        ["Figure", "Baseline", "Candidate", "Ratio", "Pairs"],
+        [
+            [
+                "p50 latency",
+                format_ms(base.latency_p50),
+                format_ms(cand.latency_p50),
+                _ratio(c.latency_p50_ratio),
+                str(len(c.pairs)),
+            ],
+            [
+                "p95 latency",
+                format_ms(base.latency_p95),
+                format_ms(cand.latency_p95),
+                _ratio(c.latency_p95_ratio),
+                str(len(c.pairs)),
+            ],
+            _usage_row("input tokens / case", c.input_tokens, False),
+            _usage_row("output tokens / case", c.output_tokens, False),
+            _usage_row("cost / case", c.cost, True),
+        ],
+        "lrrrr",
+    )
+    drift = c.drift
+    lines += ["", "### Output drift", ""]
+    if drift.compared:
+        lines.append(
+            f"Similarity of {drift.compared} answer pairs (rapidfuzz ratio): mean "
+            f"{drift.mean or 0:.2f}, p50 {drift.p50 or 0:.2f}, p10 {drift.p10 or 0:.2f}; "
+            f"{(drift.share_below or 0) * 100:.1f}% below 0.5."
+        )
+    else:
+        lines.append("No pair has an output on both sides.")
+    lines.append("")
+    lines += _case_list("JSON before, not after", [escape(p.case_id) for p in drift.lost_json])
+    lines += _case_list("JSON after, not before", [escape(p.case_id) for p in drift.gained_json])
+    pairing = c.pairing
+    if pairing.baseline_only or pairing.candidate_only or pairing.changed:
+        lines += ["### Not compared", ""]
+        lines += _case_list(
+            "Only in the baseline", [escape(x.case_id) for x in pairing.baseline_only]
+        )
+        lines += _case_list(
+            "Only in the candidate", [escape(x.case_id) for x in pairing.candidate_only]
+        )
+        lines += _case_list(
+            "Changed (edited between runs)", [escape(x.case_id) for x in pairing.changed]
+        )
+    lines.append(f"<sub>llmtest {__version__} compare</sub>")
+    text = "\n".join(lines) + "\n"
+    limit = min(max_chars, GITHUB_COMMENT_LIMIT)
+    if len(text) > limit:
+        note = "\n\n… (report cut to fit; the JSON report has everything)\n"
+        text = text[: limit - len(note)].rsplit("\n", 1)[0] + note
+    return text
+
+
+def render_terminal(comparison: Comparison, gate: GateResult) -> str:
+    """A short plain-text account for a terminal or CI log."""
+    c = comparison
+    lines = [verdict_line(c, gate, icon=False), ""]
+    for rule in gate.rules:
+        lines.append(
+            f"  {rule.state:<13} {rule.name:<22} {rule.threshold:<12} "
+            f"measured {rule.measured}: {rule.reason}"
+        )
+    lines.append("")
+    lines.append(
+        f"  pass rate  baseline {_rate(c.baseline.overall)}  "
+        f"candidate {_rate(c.candidate.overall)}  "
+        f"McNemar p = {c.mcnemar_p:.4g}"
+    )
+    lines.append(
+        f"  p95 latency {format_ms(c.baseline.latency_p95)} -> "
+        f"{format_ms(c.candidate.latency_p95)} "
+        f"({_ratio(c.latency_p95_ratio)}), cost ratio {_ratio(c.cost.ratio)}"
+    )
+    for title, pairs in (
+        ("regression", c.regressions),
+        ("fix", c.fixes),
+        ("undecided", c.undecided),
+    ):
+        for pair in pairs[:MAX_ROWS]:
+            lines.append(f"  {title}: {pair.suite}::{pair.case_id}")
+    for title, found in (
+        ("baseline only", [x.case_id for x in c.pairing.baseline_only]),
+        ("candidate only", [x.case_id for x in c.pairing.candidate_only]),
+        ("changed", [x.case_id for x in c.pairing.changed]),
+    ):
+        if found:
+            lines.append(f"  {title} ({len(found)}): {', '.join(found[:MAX_ROWS])}")
+    return "\n".join(lines) + "\n"
+
+
+def comparison_dict(comparison: Comparison, gate: GateResult) -> dict[str, Any]:
+    return {"llmtest_version": __version__, "gate": gate.to_dict(), **comparison.to_dict()}
+
+
+def render_json(comparison: Comparison, gate: GateResult) -> str:
+    return json.dumps(comparison_dict(comparison, gate), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,176 @@
+"""The gate: rules, their measurements, and the three verdicts."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from llmtest.compare import GatePolicy, RuleResult, Verdict, load_gate
+from llmtest.compare.gate import GateResult
+from llmtest.errors import ConfigError
+from tests.compare.helpers import gate
+from tests.reports.builders import case
+
+
+def rule(result: GateResult, name: str) -> RuleResult:
+    return next(r for r in result.rules if r.name == name)
+
+
+def test_a_regression_tagged_critical_blocks_and_is_named(tmp_path: Path) -> None:
+    policy = GatePolicy(block_on_tags=("critical",), max_regressions=5)
+    _, result = gate(
+        tmp_path,
+        [case("refunds", tags=["critical"]), case("tone"), case("greeting")],
+        [case("refunds", "fail", tags=["critical"]), case("tone", "fail"), case("greeting")],
+        policy,
+    )
+    assert result.verdict is Verdict.BLOCKED and result.exit_code == 1
+    tags_rule = rule(result, "block_on_tags")
+    assert tags_rule.state == "failed" and tags_rule.cases == ("refunds",)
+    assert rule(result, "max_regressions").state == "held"
+    assert any("refunds" in reason and "block_on_tags" in reason for reason in result.reasons)
+
+
+def test_only_fixes_promote(tmp_path: Path) -> None:
+    comparison, result = gate(
+        tmp_path,
+        [case("a", "fail", tags=["critical"]), case("b")],
+        [case("a", tags=["critical"]), case("b")],
+        GatePolicy(max_regressions=0, block_on_tags=("critical",), min_pass_rate=0.9),
+    )
+    assert [p.case_id for p in comparison.fixes] == ["a"]
+    assert result.verdict is Verdict.PROMOTE and result.exit_code == 0
+    assert result.failed == ()
+
+
+def test_errors_beyond_max_errors_cannot_decide(tmp_path: Path) -> None:
+    _, result = gate(tmp_path, [case("a"), case("b")], [case("a", "error"), case("b")])
+    assert result.verdict is Verdict.CANNOT_DECIDE and result.exit_code == 2
+    assert rule(result, "max_errors").measured == "1"
+    _, allowed = gate(
+        tmp_path, [case("a"), case("b")], [case("a", "error"), case("b")], GatePolicy(max_errors=1)
+    )
+    assert allowed.verdict is Verdict.PROMOTE
+
+
+def test_no_paired_case_cannot_decide(tmp_path: Path) -> None:
+    _, result = gate(tmp_path, [case("a")], [case("b")])
+    assert result.verdict is Verdict.CANNOT_DECIDE
+    assert "no case is in both runs" in result.reasons[0]
+
+
+def test_every_rule_reports_its_measured_value(tmp_path: Path) -> None:
+    policy = GatePolicy(
+        min_pass_rate=0.9,
+        max_regressions=0,
+        block_on_tags=("critical",),
+        max_latency_p95_ratio=1.5,
+        max_cost_ratio=1.5,
+        max_pass_rate_drop=0.02,
+        explicit=frozenset({"min_pass_rate", "max_cost_ratio"}),
+    )
+    _, result = gate(
+        tmp_path,
+        [case(f"c{i}", latency_ms=100.0, cost_usd=0.001) for i in range(4)],
+        [case("c0", "fail", latency_ms=300.0, cost_usd=0.003)]
+        + [case(f"c{i}", latency_ms=300.0, cost_usd=0.003) for i in range(1, 4)],
+        policy,
+    )
+    measured = {r.name: (r.measured, r.state) for r in result.rules}
+    assert measured == {
+        "max_errors": ("0", "held"),
+        "max_regressions": ("1", "failed"),
+        "block_on_tags": ("0", "held"),
+        "min_pass_rate": ("75.0%", "failed"),
+        "max_pass_rate_drop": ("25.0 points (p = 1)", "held"),
+        "max_latency_p95_ratio": ("3.00x", "failed"),
+        "max_cost_ratio": ("3.00x", "failed"),
+    }
+    assert result.verdict is Verdict.BLOCKED
+    drop = next(r for r in result.rules if r.name == "max_pass_rate_drop")
+    assert "not significantly" in drop.reason
+
+
+def test_a_significant_pass_rate_drop_blocks(tmp_path: Path) -> None:
+    _, result = gate(
+        tmp_path,
+        [case(f"c{i}") for i in range(10)],
+        [case(f"c{i}", "fail") for i in range(6)] + [case(f"c{i}") for i in range(6, 10)],
+        GatePolicy(max_pass_rate_drop=0.02),
+    )
+    drop = next(r for r in result.rules if r.name == "max_pass_rate_drop")
+    assert drop.state == "failed" and "p = 0.0312" in drop.measured
+    assert result.verdict is Verdict.BLOCKED
+
+
+def test_missing_cost_is_not_measured_and_cannot_decide_only_when_the_user_set_it(
+    tmp_path: Path,
+) -> None:
+    base = [case("a", cost_usd=None)]
+    cand = [case("a", cost_usd=0.01)]
+    _, unset = gate(tmp_path, base, cand, GatePolicy(max_cost_ratio=2.0))
+    assert rule(unset, "max_cost_ratio").state == "not measured"
+    assert unset.verdict is Verdict.PROMOTE
+    policy = GatePolicy.from_table({"max_cost_ratio": 2.0}, where="pyproject.toml")
+    _, explicit = gate(tmp_path, base, cand, policy)
+    assert explicit.verdict is Verdict.CANNOT_DECIDE
+    assert "max_cost_ratio: not measured" in explicit.reasons[0]
+
+
+def test_an_unknown_gate_key_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text("[gate]\nmax_regresions = 0\n")
+    with pytest.raises(
+        ConfigError, match=r"gate.toml: \[gate\]: unknown gate key 'max_regresions'"
+    ):
+        load_gate(path)
+
+
+def test_wrong_types_are_errors_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match="'block_on_tags' must be a list"):
+        GatePolicy.from_table({"block_on_tags": "critical"}, where="x")
+    with pytest.raises(ConfigError, match="'min_pass_rate' is a fraction"):
+        GatePolicy.from_table({"min_pass_rate": 95}, where="x")
+    with pytest.raises(ConfigError, match="'max_errors' must be a whole number"):
+        GatePolicy.from_table({"max_errors": 1.5}, where="x")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[tool.llmtest.gate]\nmax_cost_ratio = 1.5\nblock_on_tags = ['critical']\n",
+        "[gate]\nmax_cost_ratio = 1.5\nblock_on_tags = ['critical']\n",
+        "max_cost_ratio = 1.5\nblock_on_tags = ['critical']\n",
+    ],
+)
+def test_a_gate_file_may_hold_the_tool_table_a_gate_table_or_bare_keys(
+    tmp_path: Path, text: str
+) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text(text)
+    policy = load_gate(path)
+    assert policy.max_cost_ratio == 1.5 and policy.block_on_tags == ("critical",)
+    assert policy.explicit == {"max_cost_ratio", "block_on_tags"}
+
+
+def test_the_gate_comes_from_pyproject_else_the_default(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        textwrap.dedent("""
+        [tool.llmtest.gate]
+        min_pass_rate = 0.95
+        max_regressions = 0
+        block_on_tags = ["critical", "adversarial"]
+        max_latency_p95_ratio = 1.25
+        max_cost_ratio = 1.5
+        """)
+    )
+    policy = load_gate(start=tmp_path)
+    assert policy.min_pass_rate == 0.95 and policy.max_latency_p95_ratio == 1.25
+    assert policy.block_on_tags == ("critical", "adversarial")
+    assert "[tool.llmtest.gate]" in policy.source
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert load_gate(start=empty).max_regressions == 0

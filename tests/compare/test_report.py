@@ -1,0 +1,140 @@
+"""The Markdown and JSON reports of a comparison."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from llmtest.compare import GatePolicy, evaluate_gate
+from llmtest.compare.report import GITHUB_COMMENT_LIMIT, render_json, render_markdown
+from llmtest.reports.summary import MISSING
+from tests.compare.helpers import compare
+from tests.reports.builders import case, repeated
+
+POLICY = GatePolicy(
+    max_regressions=0, block_on_tags=("critical",), max_cost_ratio=2.0, min_pass_rate=0.5
+)
+
+
+def planted(tmp_path: Path) -> tuple[str, dict[str, Any]]:
+    baseline = [
+        case("refunds", tags=["critical"], output="Returns within 30 days."),
+        case("tone", output="Happy to help!"),
+        case("shipping", "fail", output="no idea"),
+        case("steady"),
+        case("gone"),
+        case("edited", case_hash="v1"),
+        *repeated("flaky", ["pass"] * 4),
+    ]
+    candidate = [
+        case("refunds", "fail", tags=["critical"], output="Returns within 14 days | <b>x</b>"),
+        case("tone", "fail", output="Whatever."),
+        case("shipping", output="Ships in 2 days."),
+        case("steady"),
+        case("brand-new"),
+        case("edited", case_hash="v2"),
+        *repeated("flaky", ["pass", "fail", "pass", "pass"]),
+    ]
+    comparison = compare(tmp_path, baseline, candidate)
+    result = evaluate_gate(comparison, POLICY)
+    return render_markdown(comparison, result), json.loads(render_json(comparison, result))
+
+
+def _section(markdown: str, title: str) -> str:
+    start = markdown.index(title)
+    end = markdown.find("\n### ", start + 1)
+    return markdown[start : end if end != -1 else None]
+
+
+def _first_column(table: str) -> list[str]:
+    rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
+    return [row.split("|")[1].strip() for row in rows]
+
+
+def test_the_report_names_exactly_the_planted_regressions_and_fixes(tmp_path: Path) -> None:
+    markdown, data = planted(tmp_path)
+    assert sorted(_first_column(_section(markdown, "### ❌ Regressions"))) == [
+        "flaky",
+        "refunds",
+        "tone",
+    ]
+    assert _first_column(_section(markdown, "### ✅ Fixes")) == ["shipping"]
+    assert sorted(r["case_id"] for r in data["regressions"]) == ["flaky", "refunds", "tone"]
+    assert [r["case_id"] for r in data["fixes"]] == ["shipping"]
+
+
+def test_the_verdict_line_leads_and_names_the_failed_rules(tmp_path: Path) -> None:
+    markdown, data = planted(tmp_path)
+    first = markdown.splitlines()[0]
+    assert first.startswith("## ❌ llmtest compare: BLOCKED")
+    assert "block_on_tags: regressed in a blocking tag: refunds" in first
+    assert "max_regressions" in first
+    assert data["gate"]["verdict"] == "blocked"
+    assert data["gate"]["exit_code"] == 1
+
+
+def test_every_rule_is_a_row_with_threshold_and_measured_value(tmp_path: Path) -> None:
+    markdown, data = planted(tmp_path)
+    table = _section(markdown, "### Gate")
+    assert _first_column(table) == [
+        "max_errors",
+        "max_regressions",
+        "block_on_tags",
+        "min_pass_rate",
+        "max_cost_ratio",
+    ]
+    assert "| max_regressions | ≤ 0 | 3 | ❌ failed |" in table
+    assert "| max_cost_ratio | ≤ 2.00x | 1.00x | ✅ held |" in table
+    rules = {r["name"]: r["measured"] for r in data["gate"]["rules"]}
+    assert rules["min_pass_rate"] == "40.0%"
+
+
+def test_outputs_are_side_by_side_and_escaped(tmp_path: Path) -> None:
+    markdown, _ = planted(tmp_path)
+    row = next(line for line in markdown.splitlines() if line.startswith("| refunds"))
+    assert "Returns within 30 days." in row
+    assert r"Returns within 14 days \| &lt;b&gt;x&lt;/b&gt;" in row
+    assert "<b>" not in markdown
+
+
+def test_pass_rates_have_intervals_and_the_mcnemar_p_value_is_shown(tmp_path: Path) -> None:
+    markdown, data = planted(tmp_path)
+    assert re.search(
+        r"\| \*\*all\*\* \| 80\.0% \[37\.6-96\.4%\] \| 40\.0% \[11\.8-76\.9%\] \|", markdown
+    )
+    assert "| critical | 100.0% [20.7-100.0%] | 0.0% [" in markdown
+    assert "p = 0.625" in markdown  # 3 regressions, 1 fix: 2 * (1 + 4) / 16
+    assert data["mcnemar"] == {"regressions": 3, "fixes": 1, "p_value": 0.625}
+
+
+def test_repeated_case_rates_latency_cost_and_drift_are_reported(tmp_path: Path) -> None:
+    markdown, data = planted(tmp_path)
+    assert f"| flaky | {MISSING} | pass (4/4) | fail (3/4) |" in markdown
+    assert "| p95 latency | 100 ms | 100 ms | 1.00x |" in markdown
+    assert "| cost / case | $0.0016 | $0.0016 | 1.00x | 5 |" in markdown
+    assert "### Output drift" in markdown and "Similarity of 5 answer pairs" in markdown
+    assert data["drift"]["compared"] == 5
+
+
+def test_one_side_only_and_changed_cases_are_listed(tmp_path: Path) -> None:
+    markdown, data = planted(tmp_path)
+    section = _section(markdown, "### Not compared")
+    assert "**Only in the baseline** (1): gone" in section
+    assert "**Only in the candidate** (1): brand-new" in section
+    assert "**Changed (edited between runs)** (1): edited" in section
+    assert [c["case_id"] for c in data["changed"]] == ["edited"]
+    assert data["paired"] == 5
+
+
+def test_the_markdown_stays_under_the_comment_limit_with_huge_outputs(tmp_path: Path) -> None:
+    big = "x" * 5000
+    comparison = compare(
+        tmp_path,
+        [case(f"c{i}", output=big, tags=[f"t{i}"]) for i in range(400)],
+        [case(f"c{i}", "fail", output=big + "y", tags=[f"t{i}"]) for i in range(400)],
+    )
+    markdown = render_markdown(comparison, evaluate_gate(comparison, POLICY))
+    assert len(markdown) < GITHUB_COMMENT_LIMIT
+    assert "and 350 more" in markdown
