@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from llmtest import __version__
 from llmtest.errors import LLMTestError
 
-COMMANDS = ("run", "report", "compare", "history", "merge", "schema")
+COMMANDS = ("run", "canary", "compare", "report", "history", "merge", "schema")
 EXIT_ERROR = 2
 
 

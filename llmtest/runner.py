@@ -12,7 +12,7 @@ from pathlib import Path
 from llmtest.cases.loader import display_path, load_suite
 from llmtest.cases.model import Case, Suite
 from llmtest.config import ModelConfig, ModelResolver, ProjectConfig
-from llmtest.engine import Engine
+from llmtest.engine import Engine, Execution
 from llmtest.errors import CaseFileError, ConfigError
 from llmtest.evaluation import CaseOutcome, evaluate
 from llmtest.results.jsonl import ResultsFile, ResultWriter
@@ -155,6 +155,16 @@ class RunTotals:
         return 1 if self.failed else 0
 
 
+@dataclass
+class Lane:
+    """One model's share of a run: its plan, its results file and its totals."""
+
+    plan: RunPlan
+    run_id: str
+    writer: ResultWriter | None = None
+    totals: RunTotals = field(default_factory=RunTotals)
+
+
 def execute(
     plan: RunPlan,
     engine: Engine,
@@ -170,32 +180,52 @@ def execute(
     so checks never stall the calls. Ctrl-C stops submitting, keeps what finished, and
     re-raises once the file is consistent.
     """
-    totals = RunTotals()
-    for case, model in plan.skipped:
-        record = _skip_record(case, model, run_id)
-        totals.skipped += 1
-        if writer is not None:
-            writer.write(record)
-        if keep_records:
-            totals.records.append(record)
-    futures = {engine.submit(p.case, p.model, p.attempts): p for p in plan.cases}
+    lane = Lane(plan, run_id, writer)
+    execute_lanes([lane], engine, on_outcome=on_outcome, keep_records=keep_records)
+    return lane.totals
+
+
+def execute_lanes(
+    lanes: Sequence[Lane],
+    engine: Engine,
+    *,
+    on_outcome: Callable[[CaseOutcome, RunTotals], None] | None = None,
+    keep_records: bool = False,
+) -> None:
+    """Run several lanes at once, their cases interleaved (case 1 of every lane, then case
+    2, ...), so a slow minute at the provider falls on every model alike: the canary."""
+    for lane in lanes:
+        for case, model in lane.plan.skipped:
+            lane.totals.skipped += 1
+            _keep(lane, _skip_record(case, model, lane.run_id), keep_records)
+    futures: dict[concurrent.futures.Future[Execution], Lane] = {}
+    for index in range(max((len(lane.plan.cases) for lane in lanes), default=0)):
+        for lane in lanes:
+            if index < len(lane.plan.cases):
+                planned = lane.plan.cases[index]
+                futures[engine.submit(planned.case, planned.model, planned.attempts)] = lane
     try:
         for future in concurrent.futures.as_completed(futures):
-            outcome = evaluate(future.result(), run_id)
-            totals.add(outcome)
+            lane = futures[future]
+            outcome = evaluate(future.result(), lane.run_id)
+            lane.totals.add(outcome)
             for result in outcome.results:
-                if writer is not None:
-                    writer.write(result)
-                if keep_records:
-                    totals.records.append(result)
+                _keep(lane, result, keep_records)
             if on_outcome is not None:
-                on_outcome(outcome, totals)
+                on_outcome(outcome, lane.totals)
     except KeyboardInterrupt:
-        totals.interrupted = True
+        for lane in lanes:
+            lane.totals.interrupted = True
         for future in futures:
             future.cancel()
         raise
-    return totals
+
+
+def _keep(lane: Lane, record: CaseResult, keep_records: bool) -> None:
+    if lane.writer is not None:
+        lane.writer.write(record)
+    if keep_records:
+        lane.totals.records.append(record)
 
 
 def _skip_record(case: Case, model: ModelConfig | None, run_id: str) -> CaseResult:

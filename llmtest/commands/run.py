@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from llmtest import options
-from llmtest.config import load_project_config
+from llmtest.cases.model import Suite
+from llmtest.config import ProjectConfig, load_project_config
 from llmtest.engine import Engine, RetryEvent
 from llmtest.errors import ConfigError, LLMTestError
 from llmtest.evaluation import CaseOutcome
@@ -26,7 +28,7 @@ from llmtest.results.jsonl import (
     load_results,
     new_run_id,
 )
-from llmtest.runner import Planner, RunPlan, RunTotals, execute, load_suites
+from llmtest.runner import Lane, Planner, RunPlan, RunTotals, execute_lanes, load_suites
 from llmtest.selection import Selection, discover, split_list
 
 PLAIN_PROGRESS_EVERY_S = 5.0
@@ -39,19 +41,29 @@ def register(subparsers: Any) -> None:
         help="run case files against a model and stream results to a JSONL file",
         description="Run every case file under PATHS (default: the current folder).",
     )
+    add_run_arguments(parser, models=("model",))
+    parser.add_argument(
+        "--out",
+        "--results",
+        dest="llm_results",
+        metavar="PATH",
+        help="results file (JSONL), appended as each case finishes (default: runs/<run id>.jsonl)",
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="PATH",
+        type=Path,
+        help="continue an interrupted run: only cases with no record run",
+    )
+    parser.set_defaults(func=run)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, *, models: tuple[str, ...]) -> None:
+    """What every command that runs cases takes: paths, the shared options, selection."""
     parser.add_argument("paths", nargs="*", type=Path, default=[Path(".")], metavar="PATH")
-    shared = {o.name: o for o in options.OPTIONS}
-    for name in (
-        "model",
-        "concurrency",
-        "timeout",
-        "max-retries",
-        "shard",
-        "cache",
-        "record",
-        "repeat",
-    ):
-        option = shared[name]
+    names = (*models, "concurrency", "timeout", "max-retries", "shard", "cache", "record", "repeat")
+    for name in names:
+        option = options.OPTIONS_BY_NAME[name]
         parser.add_argument(
             option.cli_flag,
             dest=option.dest,
@@ -61,24 +73,11 @@ def register(subparsers: Any) -> None:
             help=option.help,
         )
     parser.add_argument(
-        "--out",
-        "--results",
-        dest="llm_results",
-        metavar="PATH",
-        help="results file (JSONL), appended as each case finishes (default: runs/<run id>.jsonl)",
-    )
-    parser.add_argument(
         "--no-cache",
         dest="llm_cache",
         action="store_const",
         const="off",
         help="always call the model (same as --cache off)",
-    )
-    parser.add_argument(
-        "--resume",
-        metavar="PATH",
-        type=Path,
-        help="continue an interrupted run: only cases with no record run",
     )
     parser.add_argument(
         "--tags",
@@ -117,16 +116,48 @@ def register(subparsers: Any) -> None:
         default="auto",
         help="progress display (default: a bar on a terminal, lines otherwise)",
     )
-    parser.set_defaults(func=run)
 
 
 def _positive(text: str) -> int:
     return int(options.OPTIONS_BY_NAME["concurrency"].argparse_type(text))
 
 
-def run(args: argparse.Namespace) -> int:
-    console = Console(stderr=True)
-    out = Console(soft_wrap=True)
+@dataclass
+class Prepared:
+    """Loaded suites and what is needed to plan them, or the exit code of bad case files."""
+
+    project: ProjectConfig
+    root: Path
+    suites: list[Suite]
+
+    def planner(self, args: argparse.Namespace, model: str | None) -> Planner:
+        return Planner(
+            self.project,
+            model_override=model,
+            selection=Selection(
+                tags=args.tags,
+                exclude_tags=args.exclude_tags,
+                ids=tuple(args.ids),
+                shard=args.llm_shard,
+                max_cases=args.max_cases,
+            ),
+            repeat=args.llm_repeat,
+            timeout_s=args.llm_timeout,
+            max_retries=args.llm_max_retries,
+        )
+
+    def engine(self, args: argparse.Namespace, display: Display) -> Engine:
+        return Engine(
+            concurrency=args.llm_concurrency or options.OPTIONS_BY_NAME["concurrency"].default,
+            on_retry=display.retry,
+            wrap_adapter=build_layers(
+                cache_mode=args.llm_cache or "auto", record=args.llm_record, root=self.root
+            ),
+        )
+
+
+def prepare(args: argparse.Namespace, console: Console) -> Prepared | int:
+    """Find and load the case files; print every bad one and return 2 if any."""
     project = load_project_config(Path.cwd())
     root = project.path.parent if project.path else Path.cwd()
     files = discover(args.paths)
@@ -137,22 +168,18 @@ def run(args: argparse.Namespace) -> int:
         for problem in problems:
             console.print(str(problem), markup=False, highlight=False)
         return 2
+    return Prepared(project, root, suites)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    out = Console(soft_wrap=True)
+    prepared = prepare(args, console)
+    if isinstance(prepared, int):
+        return prepared
+    root, suites = prepared.root, prepared.suites
     resume = load_results(args.resume) if args.resume else None
-    planner = Planner(
-        project,
-        model_override=args.llm_model,
-        selection=Selection(
-            tags=args.tags,
-            exclude_tags=args.exclude_tags,
-            ids=tuple(args.ids),
-            shard=args.llm_shard,
-            max_cases=args.max_cases,
-        ),
-        repeat=args.llm_repeat,
-        timeout_s=args.llm_timeout,
-        max_retries=args.llm_max_retries,
-    )
-    plan = planner.plan(suites, resume)
+    plan = prepared.planner(args, args.llm_model).plan(suites, resume)
     if resume is not None:
         _check_resume_model(resume.header, plan)
         run_id = str(resume.header.get("run_id") or new_run_id())
@@ -164,27 +191,14 @@ def run(args: argparse.Namespace) -> int:
     writer = ResultWriter(results_path)
     if resume is None:
         writer.write_header(_header(run_id, plan, suites, root))
-    concurrency = args.llm_concurrency or options.OPTIONS_BY_NAME["concurrency"].default
-    display = _Display(console, plan, _progress_mode(args.progress, console))
-    engine = Engine(
-        concurrency=concurrency,
-        on_retry=display.retry,
-        wrap_adapter=build_layers(
-            cache_mode=args.llm_cache or "auto", record=args.llm_record, root=root
-        ),
-    )
+    display = Display(console, len(plan.cases), args.progress)
+    engine = prepared.engine(args, display)
     started = time.perf_counter()
-    totals = RunTotals()
+    lane = Lane(plan, run_id, writer)
+    totals = lane.totals
     try:
         with display:
-            totals = execute(
-                plan,
-                engine,
-                run_id=run_id,
-                writer=writer,
-                on_outcome=display.update,
-                keep_records=not args.no_history,
-            )
+            execute_lanes([lane], engine, on_outcome=display.update)
     except KeyboardInterrupt:
         totals.interrupted = True
         console.print(
@@ -235,13 +249,13 @@ def _progress_mode(choice: str, console: Console) -> str:
     return "bar" if console.is_terminal else "plain"
 
 
-class _Display:
+class Display:
     """A progress bar on a terminal; a line every few seconds in CI logs."""
 
-    def __init__(self, console: Console, plan: RunPlan, mode: str) -> None:
+    def __init__(self, console: Console, total: int, mode: str) -> None:
         self.console = console
-        self.mode = mode
-        self.total = len(plan.cases)
+        self.mode = _progress_mode(mode, console)
+        self.total = total
         self.retrying = 0
         self._last_line = 0.0
         self._progress: Progress | None = None
@@ -258,7 +272,7 @@ class _Display:
             )
             self._task = self._progress.add_task("run", total=self.total, counts="")
 
-    def __enter__(self) -> _Display:
+    def __enter__(self) -> Display:
         if self._progress is not None:
             self._progress.start()
         elif self.mode == "plain":

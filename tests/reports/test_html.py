@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from llmtest.reports.html import CSP, render_html, write_html
 from llmtest.reports.summary import MISSING
 from llmtest.results import CaseResult, ResultsFile
 from tests.reports.builders import RUN_ID, case, check, repeated, results_file
+from tests.support.browser import dump_dom, find_chromium
 
 SCRIPT = "<script>document.title='pwned'</script>"
 IMAGE = "<img src=x onerror=\"document.title='img'\">"
@@ -113,11 +112,7 @@ def test_write_html_creates_missing_folders(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("no chromium to open the report in (apt-get install chromium)")
+    return find_chromium()
 
 
 def test_a_browser_shows_hostile_outputs_as_text_and_runs_no_script(
@@ -132,26 +127,7 @@ def test_a_browser_shows_hostile_outputs_as_text_and_runs_no_script(
         ),
         page,
     )
-    dom = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=BROWSER_TIMEOUT_S,
-        check=True,
-    ).stdout
+    dom = dump_dom(chromium, page, tmp_path / "profile")
     assert f"<title>llmtest report · {RUN_ID}</title>" in dom
     assert "llmtest: 1 of 2 cases passed (1 failed)" in dom
     assert "refund-window" in dom
