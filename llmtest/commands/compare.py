@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from llmtest.cases.loader import load_suite
 from llmtest.compare.comparison import compare_results
+from llmtest.compare.from_log import log_to_results
 from llmtest.compare.gate import evaluate_gate, load_gate
-from llmtest.compare.html import render_html
-from llmtest.compare.junit import render_junit
-from llmtest.compare.report import render_json, render_markdown, render_terminal
-from llmtest.reports._files import write_report
-from llmtest.results.jsonl import load_results
+from llmtest.compare.output import emit_reports
+from llmtest.errors import LLMTestError
+from llmtest.results.jsonl import ResultsFile, load_results
 
 
 def register(subparsers: Any) -> None:
@@ -26,8 +26,22 @@ def register(subparsers: Any) -> None:
         "the gate ([tool.llmtest.gate] or --gate FILE). Exit 0 = promote, 1 = blocked, "
         "2 = cannot decide (errors, missing data).",
     )
-    parser.add_argument("baseline", type=Path, metavar="BASELINE")
-    parser.add_argument("candidate", type=Path, metavar="CANDIDATE")
+    parser.add_argument("baseline", type=Path, metavar="BASELINE", nargs="?")
+    parser.add_argument("candidate", type=Path, metavar="CANDIDATE", nargs="?")
+    parser.add_argument(
+        "--from-log",
+        type=Path,
+        metavar="LOG",
+        help="compare the two sides of a canary log (llmtest.canary.CanaryRouter in shadow "
+        "mode) instead of two results files",
+    )
+    parser.add_argument(
+        "--suite",
+        type=Path,
+        metavar="SUITE_FILE",
+        help="with --from-log: judge each logged answer by the assertions of the suite's case "
+        "with the same last user message (default: a side passes unless it errored)",
+    )
     parser.add_argument(
         "--gate",
         type=Path,
@@ -47,25 +61,36 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _emit(target: str, text: str) -> None:
-    if target == "-":
-        sys.stdout.write(text)
-    else:
-        write_report(Path(target), text)
+def _inputs(args: argparse.Namespace) -> tuple[ResultsFile, ResultsFile]:
+    """The two sides: two results files, or the two halves of a canary log."""
+    if args.from_log is None:
+        if args.baseline is None or args.candidate is None:
+            raise LLMTestError("give BASELINE and CANDIDATE results files, or --from-log LOG")
+        if args.suite is not None:
+            raise LLMTestError("--suite applies to --from-log only")
+        return load_results(args.baseline), load_results(args.candidate)
+    if args.baseline is not None or args.candidate is not None:
+        raise LLMTestError("--from-log replaces BASELINE and CANDIDATE: give one or the other")
+    suite = load_suite(args.suite) if args.suite is not None else None
+    converted = log_to_results(args.from_log, suite)
+    notes = converted.notes()
+    if converted.paired == 0:
+        what = (
+            f"{args.from_log}: none of its {converted.exchanges} exchanges was answered by both "
+            "models, and the comparison needs pairs (both answers to the same request). Log "
+            "with CanaryRouter(..., shadow=True) to get them"
+        )
+        if converted.unmatched and not any(t.exchanges for t in converted.unpaired.values()):
+            what = f"{args.from_log}: no paired exchange matches a case of {args.suite}"
+        raise LLMTestError("\n".join([what, *notes]))
+    for note in notes:
+        print(f"llmtest compare: {note}", file=sys.stderr)
+    return converted.baseline, converted.candidate
 
 
 def run(args: argparse.Namespace) -> int:
     policy = load_gate(args.gate)
-    comparison = compare_results(load_results(args.baseline), load_results(args.candidate))
+    comparison = compare_results(*_inputs(args))
     gate = evaluate_gate(comparison, policy)
-    if args.markdown:
-        _emit(args.markdown, render_markdown(comparison, gate))
-    if args.json:
-        _emit(args.json, render_json(comparison, gate))
-    if args.html:
-        write_report(Path(args.html), render_html(comparison, gate))
-    if args.junit:
-        write_report(Path(args.junit), render_junit(comparison, gate))
-    if "-" not in (args.markdown, args.json):
-        sys.stdout.write(render_terminal(comparison, gate))
+    emit_reports(comparison, gate, args)
     return gate.exit_code
