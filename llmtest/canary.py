@@ -25,8 +25,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
-import json
-import os
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -39,7 +37,7 @@ from llmtest.adapters.base import Adapter, Message, Request, Response, build_mes
 from llmtest.config import load_project_config
 from llmtest.errors import ConfigError, LLMTestError
 from llmtest.plugins import adapter_factory
-from llmtest.secrets import Redactor
+from llmtest.results.jsonl import JsonlAppender
 
 T = TypeVar("T")
 Side = Literal["baseline", "candidate"]
@@ -94,31 +92,10 @@ class _Outcome:
         }
 
 
-class _LogWriter:
-    """Appends redacted JSON lines, one ``write`` each, safe across threads and processes."""
+class _CanaryLog(JsonlAppender):
+    """The exchange log: redacted JSON lines, one write each, across threads and processes."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._redact = Redactor()
-        self._lock = threading.Lock()
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-
-    def write(self, record: Mapping[str, Any]) -> None:
-        line = self._redact(json.dumps(record, ensure_ascii=False, default=str)) + "\n"
-        data = line.encode("utf-8")
-        with self._lock:
-            if self._fd is None:
-                raise LLMTestError(f"canary log {self.path} is already closed")
-            written = os.write(self._fd, data)
-            while written < len(data):
-                written += os.write(self._fd, data[written:])
-
-    def close(self) -> None:
-        with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+    what = "canary log"
 
 
 class CanaryRouter:
@@ -158,12 +135,12 @@ class CanaryRouter:
         self.baseline, self.baseline_name = _adapter(baseline, root)
         self.candidate, self.candidate_name = _adapter(candidate, root)
         self.log_path = Path(log) if log is not None else None
-        self._log = _LogWriter(self.log_path) if self.log_path is not None else None
+        self._log = _CanaryLog(self.log_path) if self.log_path is not None else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._loop_lock = threading.Lock()
         if self._log is not None:
-            self._log.write(
+            self._log.append(
                 {
                     "type": LOG_HEADER,
                     "at": _now(),
@@ -266,7 +243,7 @@ class CanaryRouter:
     ) -> None:
         if self._log is None:
             return
-        self._log.write(
+        self._log.append(
             {
                 "type": LOG_EXCHANGE,
                 "at": _now(),

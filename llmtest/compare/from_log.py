@@ -23,7 +23,7 @@ from llmtest.config import ModelConfig
 from llmtest.engine import Attempt, Execution
 from llmtest.errors import LLMTestError
 from llmtest.evaluation import evaluate
-from llmtest.results.jsonl import ResultsFile, new_run_id
+from llmtest.results.jsonl import ResultsFile, new_run_id, read_records
 from llmtest.results.record import CaseResult, Status
 
 SIDES = ("baseline", "candidate")
@@ -91,27 +91,10 @@ def _excerpt(text: str, limit: int = 80) -> str:
 def read_log(path: Path | str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """Headers and exchanges of a canary log; a torn last line is skipped and counted."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise LLMTestError(f"cannot read canary log {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise LLMTestError(f"{path} is not a canary log (not UTF-8 text)") from None
+    records, skipped = read_records(path, "canary log")
     headers: list[dict[str, Any]] = []
     exchanges: list[dict[str, Any]] = []
-    skipped = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):
-                skipped += 1
-                continue
-            raise LLMTestError(f"{path}:{number}: not a JSON record") from None
-        if not isinstance(record, dict):
-            raise LLMTestError(f"{path}:{number}: not a JSON object")
+    for number, record in records:
         if record.get("type") == "canary":
             headers.append(record)
         elif record.get("type") == "exchange":

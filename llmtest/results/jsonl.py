@@ -76,13 +76,15 @@ def header_model(models: Sequence[ModelConfig]) -> dict[str, Any]:
     return {"name": "mixed", "models": [m.redacted() for m in unique]}
 
 
-class ResultWriter:
-    """Appends records to a JSONL file from any thread or process.
+class JsonlAppender:
+    """Appends JSON records to a file from any thread or process, secrets redacted.
 
     Each record is one ``write(2)`` on an ``O_APPEND`` descriptor: it is on disk (in the
-    page cache) when ``write`` returns, so a crash loses nothing finished, and pytest-xdist
+    page cache) when ``append`` returns, so a crash loses nothing finished, and pytest-xdist
     workers can append to one file without tearing each other's lines.
     """
+
+    what = "file"
 
     def __init__(self, path: Path | str, redactor: Redactor | None = None) -> None:
         self.path = Path(path)
@@ -90,21 +92,13 @@ class ResultWriter:
         self._redact = redactor or Redactor()
         self._lock = threading.Lock()
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self.written = 0
 
-    def write_header(self, header: RunHeader) -> None:
-        self._write(header.to_record())
-
-    def write(self, result: CaseResult) -> None:
-        self._write(result.to_record())
-        self.written += 1
-
-    def _write(self, record: Mapping[str, Any]) -> None:
+    def append(self, record: Mapping[str, Any]) -> None:
         line = self._redact(json.dumps(record, ensure_ascii=False, default=str)) + "\n"
         data = line.encode("utf-8")
         with self._lock:
             if self._fd is None:
-                raise LLMTestError(f"results file {self.path} is already closed")
+                raise LLMTestError(f"{self.what} {self.path} is already closed")
             written = os.write(self._fd, data)
             while written < len(data):
                 written += os.write(self._fd, data[written:])
@@ -116,11 +110,57 @@ class ResultWriter:
                 os.close(self._fd)
                 self._fd = None
 
+
+class ResultWriter(JsonlAppender):
+    """A results file: the run header, then one case record per attempt."""
+
+    what = "results file"
+
+    def __init__(self, path: Path | str, redactor: Redactor | None = None) -> None:
+        super().__init__(path, redactor)
+        self.written = 0
+
+    def write_header(self, header: RunHeader) -> None:
+        self.append(header.to_record())
+
+    def write(self, result: CaseResult) -> None:
+        self.append(result.to_record())
+        self.written += 1
+
     def __enter__(self) -> ResultWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def read_records(path: Path | str, what: str) -> tuple[list[tuple[int, dict[str, Any]]], int]:
+    """The JSON objects of an append-only file with their line numbers, and how many torn
+    last lines (a process that died mid-write) were skipped; any other bad line is an error
+    naming it."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise LLMTestError(f"cannot read {what} {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise LLMTestError(f"{path} is not a {what} (not UTF-8 text)") from None
+    records: list[tuple[int, dict[str, Any]]] = []
+    skipped = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                skipped += 1
+                continue
+            raise LLMTestError(f"{path}:{number}: not a JSON record") from None
+        if not isinstance(record, dict):
+            raise LLMTestError(f"{path}:{number}: not a JSON object")
+        records.append((number, record))
+    return records, skipped
 
 
 @dataclass
@@ -144,34 +184,11 @@ class ResultsFile:
 
 
 def load_results(path: Path | str) -> ResultsFile:
-    """Read a results file. A torn last line (the process died mid-write) is skipped and
-    counted; any other bad line is an error naming the line."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise LLMTestError(f"cannot read results file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise LLMTestError(f"{path} is not a results file (not UTF-8 text)") from None
-    headers: list[dict[str, Any]] = []
-    cases: list[dict[str, Any]] = []
-    skipped = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):
-                skipped += 1
-                continue
-            raise LLMTestError(f"{path}:{number}: not a JSON record") from None
-        kind = record.get("type") if isinstance(record, dict) else None
-        if kind == "run":
-            headers.append(record)
-        elif kind == "case":
-            cases.append(record)
-    return ResultsFile(path, headers, cases, skipped)
+    """Read a results file: its headers and case records, in file order."""
+    records, skipped = read_records(path, "results file")
+    headers = [record for _, record in records if record.get("type") == "run"]
+    cases = [record for _, record in records if record.get("type") == "case"]
+    return ResultsFile(Path(path), headers, cases, skipped)
 
 
 def write_results(
