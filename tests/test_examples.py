@@ -37,3 +37,35 @@ def test_support_bot_passes_except_its_one_explained_failure() -> None:
     assert "1 failed, 10 passed" in result.stdout
     assert "FAILED test_support.llm.yaml::weekend-hours-expected-failure" in result.stdout
     assert "expected output to contain 'Saturday'" in result.stdout
+
+
+def test_canary_example_blocks_the_promotion_and_says_why(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "llmtest",
+            "canary",
+            ".",
+            "--baseline",
+            "current",
+            "--candidate",
+            "candidate",
+            "--out",
+            str(tmp_path / "runs"),
+            "--no-history",
+            "--progress",
+            "none",
+            "--markdown",
+            str(tmp_path / "comparison.md"),
+        ],
+        cwd=EXAMPLES / "canary",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = (tmp_path / "comparison.md").read_text()
+    assert "refund-window" in report and "weekend-hours" in report
+    assert "block_on_tags" in report
