@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from llmtest.adapters.base import Message, Request, Response, Usage, build_messages
 from llmtest.config import ModelConfig
@@ -35,6 +35,8 @@ _EXCERPT_CHARS = 120
 _MESSAGE_CHARS = 300
 
 ClientT = TypeVar("ClientT")
+_JSON_OBJECT = dict[str, object]
+"""The SDKs' ``cast_to`` for "the JSON object as it came" (both need the item type)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,16 @@ class SDKErrors:
     validation: type[Exception]
 
 
+class _SDKClient(Protocol):
+    """What the adapters use of ``AsyncOpenAI`` and ``AsyncAnthropic`` (one template)."""
+
+    base_url: object
+
+    async def post(self, path: str, *, cast_to: type[Any], body: object) -> object: ...
+
+    async def close(self) -> None: ...
+
+
 class ProviderAdapter(ABC, Generic[ClientT]):
     """The shape of an adapter over an official provider SDK.
 
@@ -58,6 +70,8 @@ class ProviderAdapter(ABC, Generic[ClientT]):
 
     name: str
     default_key_env: ClassVar[str]
+    path: ClassVar[str]
+    """The endpoint under the client's base URL."""
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
@@ -71,20 +85,29 @@ class ProviderAdapter(ABC, Generic[ClientT]):
         """Import the SDK and build its async client with SDK retries off."""
 
     @abstractmethod
-    async def _send(
-        self, client: ClientT, messages: Sequence[Message], params: Mapping[str, Any]
-    ) -> object:
-        """Make the provider call; return whatever the SDK returned."""
+    def _body(self, messages: Sequence[Message], params: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON request body for ``path``."""
 
     @abstractmethod
     def _read(self, result: object) -> tuple[str, str | None, Usage, str | None]:
         """Text, model id, usage and finish reason; ``MalformedResponse`` if absent."""
 
-    @abstractmethod
-    async def _close_client(self, client: ClientT) -> None: ...
+    async def _send(
+        self, client: ClientT, messages: Sequence[Message], params: Mapping[str, Any]
+    ) -> object:
+        """POST the body through the SDK client: its auth, headers, transport and errors.
 
-    @abstractmethod
-    def _client_base_url(self, client: ClientT) -> str: ...
+        The SDK's documented ``client.post`` for custom requests, not the typed
+        ``create()``: the body is the same, and skipping the TypedDict transform and
+        the pydantic response model cuts the SDK's CPU per request by a third
+        (benchmarks/bench_run.py), which bounds throughput on a small CI machine.
+        The answer comes back as the JSON the server sent (a dict), or as text when
+        the server did not send JSON.
+        """
+        sdk_client = cast("_SDKClient", client)
+        return await sdk_client.post(
+            self.path, body=self._body(messages, params), cast_to=_JSON_OBJECT
+        )
 
     async def complete(self, request: Request) -> Response:
         client = self._ensure_client()
@@ -110,7 +133,7 @@ class ProviderAdapter(ABC, Generic[ClientT]):
             raise self._error(malformed.describe(), client) from None
         except MalformedResponse as exc:
             raise self._error(exc.describe(), client) from None
-        raw = _dump(result)
+        raw: Any = result
         if self._secret and self._secret in json.dumps(raw, default=str):
             raw = _redact(raw, self._secret)
         return Response(
@@ -126,7 +149,7 @@ class ProviderAdapter(ABC, Generic[ClientT]):
     async def aclose(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            await self._close_client(client)
+            await cast("_SDKClient", client).close()
 
     def _ensure_client(self) -> ClientT:
         if self._client is not None:
@@ -169,7 +192,7 @@ class ProviderAdapter(ABC, Generic[ClientT]):
         retry_after: float | None = None,
         status: int | None = None,
     ) -> ModelCallError:
-        where = self._client_base_url(client).rstrip("/")
+        where = str(cast("_SDKClient", client).base_url).rstrip("/")
         return ModelCallError(
             self._clean(f"{self._who()} at {where}: {what}"),
             retryable=retryable,
@@ -197,13 +220,17 @@ class ProviderAdapter(ABC, Generic[ClientT]):
                 client,
                 status=status if isinstance(status, int) else None,
             )
-        if isinstance(exc, (errors.timeout, httpx2.TimeoutException)):
+        root = _root_cause(exc)
+        if isinstance(exc, (errors.timeout, httpx2.TimeoutException)) and (
+            root is exc or isinstance(root, (TimeoutError, httpx2.TimeoutException))
+        ):
             return self._error(
                 f"timed out after {self.config.timeout_s:g}s", client, retryable=True
             )
         if isinstance(exc, (errors.connection, httpx2.TransportError)):
-            cause = exc.__cause__ or exc
-            detail = str(cause) or type(cause).__name__
+            # The aiohttp transport reports a dropped or refused connection as a
+            # ConnectTimeout; the root cause says what really happened.
+            detail = str(root) or type(root).__name__
             return self._error(f"connection failed: {detail}", client, retryable=True)
         if isinstance(exc, errors.status):
             status = int(getattr(exc, "status_code", 0))
@@ -242,7 +269,7 @@ class MalformedResponse(Exception):
     def __init__(self, reason: str, payload: object) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.excerpt = _excerpt(_dump(payload))
+        self.excerpt = _excerpt(payload)
 
     def describe(self) -> str:
         return f"the server sent a malformed response ({self.reason}): {self.excerpt}"
@@ -330,12 +357,13 @@ def _excerpt(payload: object) -> str:
     return repr(text)
 
 
-def _dump(result: object) -> Any:
-    """A plain, JSON-ready dict of an SDK model: only the fields the server sent."""
-    model_dump = getattr(result, "model_dump", None)
-    if callable(model_dump):
-        return model_dump(mode="json", exclude_unset=True, warnings=False)
-    return result
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception the SDK and its transport wrapped."""
+    seen = {id(exc)}
+    while exc.__cause__ is not None and id(exc.__cause__) not in seen:
+        exc = exc.__cause__
+        seen.add(id(exc))
+    return exc
 
 
 def _redact(value: Any, secret: str) -> Any:
