@@ -53,6 +53,15 @@ class Execution:
         return [a.error for a in self.attempts if a.error is not None]
 
 
+@dataclass(frozen=True)
+class Job:
+    """A case to run against a model: all its ``repeat`` attempts, or only ``attempts``."""
+
+    case: Case
+    model: ModelConfig
+    attempts: Sequence[int] | None = None
+
+
 @dataclass
 class EngineStats:
     calls: int = 0
@@ -130,8 +139,30 @@ class Engine:
         """Start the attempts of ``case`` against ``model`` (all ``repeat`` of them, or only
         ``attempts`` when resuming); the future never raises for a model failure:
         failures are recorded on the attempts."""
-        indices = range(case.repeat) if attempts is None else attempts
-        return self.run_coroutine(self._execute(case, model, indices))
+        return self.submit_many([Job(case, model, attempts)])[0]
+
+    def submit_many(self, jobs: Sequence[Job]) -> list[concurrent.futures.Future[Execution]]:
+        """``submit`` for many cases with one wake-up of the loop.
+
+        Each cross-thread wake-up is a write to the loop's self-pipe: a system call, and a
+        chance for the GIL to pass to the loop thread, which at the start of a run is busy
+        importing a provider SDK. One wake-up starts them all.
+        """
+        self.start()
+        loop = self._loop
+        assert loop is not None
+        futures = [concurrent.futures.Future[Execution]() for _ in jobs]
+
+        def schedule() -> None:
+            for job, future in zip(jobs, futures, strict=True):
+                if future.cancelled():
+                    continue
+                indices = range(job.case.repeat) if job.attempts is None else job.attempts
+                task = loop.create_task(self._execute(job.case, job.model, indices))
+                _chain(task, future, loop)
+
+        loop.call_soon_threadsafe(schedule)
+        return futures
 
     def complete(
         self, model: ModelConfig, messages: Sequence[Message], params: dict[str, Any] | None = None
@@ -248,3 +279,30 @@ def _backoff(retry: int, retry_after: float | None) -> float:
     if retry_after is not None:
         return min(max(retry_after, 0.0), MAX_RETRY_AFTER_S)
     return random.uniform(0, min(MAX_BACKOFF_S, 0.5 * 2 ** (retry - 1)))
+
+
+def _chain(
+    task: asyncio.Task[T], future: concurrent.futures.Future[T], loop: asyncio.AbstractEventLoop
+) -> None:
+    """The task's outcome onto ``future``; cancelling ``future`` (from any thread) cancels
+    the task, as ``asyncio.run_coroutine_threadsafe`` does."""
+
+    def cancel_task(done: concurrent.futures.Future[T]) -> None:
+        if done.cancelled():
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to cancel
+                loop.call_soon_threadsafe(task.cancel)
+
+    def copy_outcome(done: asyncio.Task[T]) -> None:
+        if done.cancelled():
+            future.cancel()
+            return
+        if not future.set_running_or_notify_cancel():
+            return
+        error = done.exception()
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(done.result())
+
+    future.add_done_callback(cancel_task)
+    task.add_done_callback(copy_outcome)

@@ -12,9 +12,10 @@ from pathlib import Path
 from llmtest.cases.loader import display_path, load_suite
 from llmtest.cases.model import Case, Suite
 from llmtest.config import ModelConfig, ModelResolver, ProjectConfig
-from llmtest.engine import Engine, Execution
+from llmtest.engine import Engine, Job
 from llmtest.errors import CaseFileError, ConfigError
 from llmtest.evaluation import CaseOutcome, evaluate
+from llmtest.gcpause import gc_paused
 from llmtest.results.jsonl import ResultsFile, ResultWriter
 from llmtest.results.record import CaseResult
 from llmtest.selection import Selection
@@ -47,12 +48,13 @@ def load_suites(files: Sequence[Path], root: Path) -> tuple[list[Suite], list[Ca
     """Load every file; collect all errors so a user fixes them in one go."""
     suites: list[Suite] = []
     errors: list[CaseFileError] = []
-    for path in files:
-        display = display_path(path, root)
-        try:
-            suites.append(load_suite(path, display))
-        except CaseFileError as exc:
-            errors.append(exc)
+    with gc_paused():
+        for path in files:
+            display = display_path(path, root)
+            try:
+                suites.append(load_suite(path, display))
+            except CaseFileError as exc:
+                errors.append(exc)
     return suites, errors
 
 
@@ -198,12 +200,15 @@ def execute_lanes(
         for case, model in lane.plan.skipped:
             lane.totals.skipped += 1
             _keep(lane, _skip_record(case, model, lane.run_id), keep_records)
-    futures: dict[concurrent.futures.Future[Execution], Lane] = {}
+    jobs: list[Job] = []
+    job_lanes: list[Lane] = []
     for index in range(max((len(lane.plan.cases) for lane in lanes), default=0)):
         for lane in lanes:
             if index < len(lane.plan.cases):
                 planned = lane.plan.cases[index]
-                futures[engine.submit(planned.case, planned.model, planned.attempts)] = lane
+                jobs.append(Job(planned.case, planned.model, planned.attempts))
+                job_lanes.append(lane)
+    futures = dict(zip(engine.submit_many(jobs), job_lanes, strict=True))
     try:
         for future in concurrent.futures.as_completed(futures):
             lane = futures[future]

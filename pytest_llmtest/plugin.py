@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from llmtest.gcpause import gc_paused
 from llmtest.options import OPTIONS
 from llmtest.selection import DEFAULT_FILE_PATTERNS, is_case_file
 from pytest_llmtest.fixtures import llm
@@ -60,13 +61,8 @@ def pytest_collection(session: pytest.Session) -> Generator[None, Any, None]:
     pytest's and the interpreter's exit. Pause it while collecting, and once cases exist,
     freeze what was collected out of its sight for the rest of the process (reference
     counting still frees them; only cycles among them wait for the process to end)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused(freeze=False):
         yield
-    finally:
-        if enabled:
-            gc.enable()
     if any(isinstance(item, LLMCaseItem) for item in session.items):
         gc.freeze()
 
@@ -108,9 +104,11 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     if session.config.option.collectonly or _is_xdist_worker(session.config):
         return
     state = session.config.stash[session_key]
-    for item in session.items:
-        if isinstance(item, LLMCaseItem) and not item.case.skip:
-            state.submit(item.nodeid, item.case)
+    state.submit_many(
+        (item.nodeid, item.case)
+        for item in session.items
+        if isinstance(item, LLMCaseItem) and not item.case.skip
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -120,9 +118,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if not _is_xdist_worker(item.config):
         return
     state = item.config.stash[session_key]
-    for queued in (item, nextitem, *_xdist_queued_items(item)):
-        if isinstance(queued, LLMCaseItem) and not queued.case.skip:
-            state.submit(queued.nodeid, queued.case)
+    state.submit_many(
+        (queued.nodeid, queued.case)
+        for queued in (item, nextitem, *_xdist_queued_items(item))
+        if isinstance(queued, LLMCaseItem) and not queued.case.skip
+    )
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:

@@ -6,6 +6,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from llmtest import options
 from llmtest.cases.model import Case
 from llmtest.config import ModelConfig, ModelResolver, ProjectConfig, load_project_config
-from llmtest.engine import Engine, Execution
+from llmtest.engine import Engine, Execution, Job
 from llmtest.errors import ConfigError, LLMTestError
 from llmtest.evaluation import CaseOutcome
 from llmtest.layers import build_layers
@@ -136,15 +137,26 @@ class LLMSession:
 
     def submit(self, nodeid: str, case: Case) -> concurrent.futures.Future[Execution] | None:
         """Start the case's model calls unless they are already under way."""
-        future = self.futures.get(nodeid)
-        if future is None:
+        self.submit_many([(nodeid, case)])
+        return self.futures.get(nodeid)
+
+    def submit_many(self, items: Iterable[tuple[str, Case]]) -> None:
+        """``submit`` for many items at once (one wake-up of the engine's loop). An item
+        whose model cannot be resolved is left alone: its setup reports the error."""
+        nodeids: dict[str, None] = {}
+        jobs: list[Job] = []
+        for nodeid, case in items:
+            if nodeid in self.futures or nodeid in nodeids:
+                continue
             try:
                 model = self.model_for(case)
             except ConfigError:
-                return None
-            future = self.start_engine().submit(case, model)
-            self.futures[nodeid] = future
-        return future
+                continue
+            nodeids[nodeid] = None
+            jobs.append(Job(case, model))
+        if jobs:
+            futures = self.start_engine().submit_many(jobs)
+            self.futures.update(zip(nodeids, futures, strict=True))
 
     def close(self) -> None:
         if self.engine is not None:

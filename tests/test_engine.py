@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from llmtest.adapters.base import Message
 from llmtest.cases.model import Case
 from llmtest.config import ModelConfig
-from llmtest.engine import Engine, RetryEvent
+from llmtest.engine import Engine, Job, RetryEvent
 from tests.support.llm_server import FakeLLMServer
 
 
@@ -124,3 +125,39 @@ def test_a_failing_call_does_not_stop_the_others(
 def test_concurrency_must_be_positive() -> None:
     with pytest.raises(Exception, match="concurrency must be at least 1, got 0"):
         Engine(concurrency=0)
+
+
+def test_submit_many_returns_one_future_per_case_in_order(
+    engine: Engine, fake_provider: FakeLLMServer
+) -> None:
+    model = openai_model(fake_provider, "m")
+    futures = engine.submit_many([Job(case(f"q{i}"), model) for i in range(10)])
+    texts = [f.result().attempts[0].response for f in futures]
+    assert [t.text if t else None for t in texts] == [f"echo: q{i}" for i in range(10)]
+
+
+def test_submit_many_resumes_only_the_given_attempts(
+    engine: Engine, fake_provider: FakeLLMServer
+) -> None:
+    (future,) = engine.submit_many(
+        [Job(case("r", repeat=3), openai_model(fake_provider, "m"), (2,))]
+    )
+    assert [a.index for a in future.result().attempts] == [2]
+
+
+def test_cancelling_a_future_stops_its_call(fake_provider: FakeLLMServer) -> None:
+    engine = Engine(concurrency=1)
+    try:
+        hanging = openai_model(fake_provider, "hang", timeout_s=30, max_retries=0)
+        (future,) = engine.submit_many([Job(case("wait"), hanging)])
+        deadline = time.monotonic() + 10
+        while not fake_provider.requests_for("wait") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert fake_provider.requests_for("wait"), "the call never reached the server"
+        assert future.cancel()
+        # The only slot is free again: the next case is answered, not queued behind it.
+        after = engine.submit(case("next"), openai_model(fake_provider, "m"))
+        assert not after.result(timeout=10).errors
+        assert future.cancelled()
+    finally:
+        engine.close()

@@ -10,7 +10,6 @@ engine retries what is retryable and honours ``retry_after``; the SDKs never ret
 from __future__ import annotations
 
 import email.utils
-import gc
 import json
 import math
 import os
@@ -26,6 +25,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 from llmtest.adapters.base import Message, Request, Response, Usage, build_messages
 from llmtest.config import ModelConfig
 from llmtest.errors import ConfigError, ModelCallError
+from llmtest.gcpause import gc_paused
 
 PLACEHOLDER_API_KEY = "unused"
 """Sent to local OpenAI-compatible servers (vLLM, llama.cpp, Ollama) that need no key."""
@@ -168,16 +168,14 @@ class ProviderAdapter(ABC, Generic[ClientT]):
         else:
             self._secret = api_key
         try:
-            self._client, self._errors = self._create_client(api_key)
+            # Importing the SDK builds its modules and models, alive until exit.
+            with gc_paused():
+                self._client, self._errors = self._create_client(api_key)
         except Exception as exc:  # noqa: BLE001 - a broken SDK install is the case's error
             raise ModelCallError(
                 f"{self._who()}: cannot create the client: {self._clean(str(exc))}",
                 retryable=False,
             ) from None
-        # The SDK just imported hundreds of thousands of objects (its modules and models)
-        # that live as long as the process; keep the cyclic GC from rescanning them while
-        # thousands of requests allocate around them.
-        gc.freeze()
         return self._client
 
     def _who(self) -> str:
