@@ -22,6 +22,8 @@ _EXPORTS = {
     "load_suite": "llmtest.cases.loader",
     "ModelConfig": "llmtest.config",
     "Engine": "llmtest.engine",
+    "connect": "llmtest.client",
+    "ModelClient": "llmtest.client",
     "evaluate": "llmtest.evaluation",
     "CaseResult": "llmtest.results.record",
     "LLMAssertionError": "llmtest.errors",
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
     from llmtest.assertions.base import AssertionType as AssertionType
     from llmtest.cases.loader import load_suite as load_suite
     from llmtest.cases.model import Case as Case
+    from llmtest.client import ModelClient as ModelClient
+    from llmtest.client import connect as connect
     from llmtest.config import ModelConfig as ModelConfig
     from llmtest.engine import Engine as Engine
     from llmtest.errors import CaseFileError as CaseFileError

@@ -168,9 +168,19 @@ class Engine:
         self, model: ModelConfig, messages: Sequence[Message], params: dict[str, Any] | None = None
     ) -> Response:
         """A single call from synchronous code (the ``llm`` fixture), with retries."""
+        return self.call(model, messages, params).result()
+
+    def call(
+        self, model: ModelConfig, messages: Sequence[Message], params: dict[str, Any] | None = None
+    ) -> concurrent.futures.Future[Response]:
+        """A single call, with retries; the future raises ModelCallError if it failed."""
         request = Request(messages=tuple(messages), params={**model.params, **(params or {})})
-        response, _ = self.run_coroutine(self._call(model, request, "llm", 0)).result()
-        return response
+
+        async def answer() -> Response:
+            response, _ = await self._call(model, request, "llm", 0)
+            return response
+
+        return self.run_coroutine(answer())
 
     def close(self, timeout: float = 10.0) -> None:
         """Cancel what is still running, close adapters, stop the loop."""

@@ -7,27 +7,21 @@ from typing import Any
 
 import pytest
 
-from llmtest.adapters.base import Message, Response, build_messages
-from llmtest.config import ModelConfig
-from llmtest.engine import Engine
+from llmtest.adapters.base import Message, Response
+from llmtest.client import ModelClient
 from llmtest.errors import ConfigError, ModelCallError
 from pytest_llmtest.state import NO_MODEL, session_key
 
 
-class LLM:
-    """A synchronous handle on the configured model; calls run on llmtest's engine, with
-    the same retries and timeouts as the cases."""
-
-    def __init__(self, engine: Engine, model: ModelConfig) -> None:
-        self._engine = engine
-        self.model = model
+class LLM(ModelClient):
+    """The configured model for plain Python tests, on the session's engine (the same
+    retries and timeouts as the cases); a call that gets no answer fails the test."""
 
     def complete(
         self, prompt: str | Sequence[Message], *, system: str | None = None, **params: Any
     ) -> Response:
-        messages = build_messages(prompt, system or self.model.system)
         try:
-            return self._engine.complete(self.model, messages, params)
+            return super().complete(prompt, system=system, **params)
         except ModelCallError as exc:
             pytest.fail(f"model {self.model.name} gave no answer: {exc}", pytrace=False)
 
