@@ -47,6 +47,9 @@ class LLMCaseFile(pytest.File):
                 case = dataclasses.replace(case, repeat=state.repeat)
             item = LLMCaseItem.from_parent(self, name=case.id, case=case)
             item.add_marker("llmtest")
+            if case.skip:
+                # A mark, not pytest.skip() in setup: the report then points at the case.
+                item.add_marker(pytest.mark.skip(reason=case.skip))
             for tag in case.tags:
                 if tag not in state.registered_markers:
                     self.config.addinivalue_line("markers", f"{tag}: {TAG_MARKER_HELP}")
@@ -90,8 +93,6 @@ class LLMCaseItem(pytest.Item):
         return self.config.stash[session_key]
 
     def setup(self) -> None:
-        if self.case.skip:
-            pytest.skip(self.case.skip)
         try:
             self.state.model_for(self.case)
         except ConfigError as exc:

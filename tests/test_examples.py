@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.llm_server import FakeLLMServer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -31,12 +34,44 @@ def test_quickstart_on_the_local_model_passes_except_its_one_explained_failure()
     assert "expected output to contain 'Jupiter'" in result.stdout
 
 
-def test_support_bot_passes_except_its_one_explained_failure() -> None:
+def test_support_bot_answers_from_retrieved_policy_on_the_local_model() -> None:
+    pytest.importorskip("xllamacpp", reason="the support bot answers on the 'local' extra")
     result = run_example("support_bot")
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "1 failed, 10 passed" in result.stdout
-    assert "FAILED test_support.llm.yaml::weekend-hours-expected-failure" in result.stdout
-    assert "expected output to contain 'Saturday'" in result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "17 passed, 3 skipped" in result.stdout
+    for case in ("return-window", "order-json", "ignore-previous"):
+        assert f"PASSED test_support.llm.yaml::{case}" in result.stdout
+    assert "known defect: answers 'ACME-7Q.', leaking the internal code" in result.stdout
+
+
+def test_support_bot_sends_the_retrieved_passages_to_the_model_it_is_given(
+    fake_provider: FakeLLMServer,
+) -> None:
+    """SUPPORT_BOT_MODEL points the bot at another model (here the local fake OpenAI
+    server): the request carries the policy passage retrieval found."""
+    question = "How long do I have to return an item?"
+    env = {
+        **os.environ,
+        "SUPPORT_BOT_MODEL": "openai:gpt-test",
+        "OPENAI_BASE_URL": fake_provider.openai_base_url,
+        "OPENAI_API_KEY": "sk-test-example",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", f"import support_bot; print(support_bot.answer({question!r}).text)"],
+        cwd=EXAMPLES / "support_bot",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"echo: {question}"
+    (request,) = fake_provider.requests_for(question)
+    system = request.body["messages"][0]
+    assert system["role"] == "system"
+    assert "Policy:\nReturns: You can return any item within 30 days" in system["content"]
+    assert request.body["model"] == "gpt-test"
 
 
 def test_canary_example_blocks_the_promotion_and_says_why(tmp_path: Path) -> None:

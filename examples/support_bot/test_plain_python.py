@@ -1,13 +1,10 @@
-"""Plain pytest tests use the same model through the ``llm`` fixture."""
+"""Plain pytest tests use the same model as the cases through the ``llm`` fixture: here
+the whole bot (retrieval and model), as the ``support-bot`` alias names it."""
 
 from llmtest import assert_contains, assert_similar
 
 
-def test_refund_answer_mentions_the_window(llm):
-    response = llm.complete("Can I return my shoes?")
+def test_the_return_answer_comes_from_the_policy(llm):
+    response = llm.complete("How long do I have to return an item?")
     assert_contains(response, ["30 days"])
-
-
-def test_hours_answer_is_close_to_the_policy(llm):
-    response = llm.complete("What are your opening hours?")
-    assert_similar(response, "Support is open Monday to Friday, 9 to 17 CET.", min=0.7)
+    assert_similar(response, "30 days from the date of delivery", min=0.8)
