@@ -76,9 +76,11 @@ def test_one_client_serves_many_threads(project: Path) -> None:
 
 
 def test_a_failed_call_raises_with_the_provider_message(project: Path) -> None:
-    with llmtest.connect("broken", project=project) as client:
-        with pytest.raises(ModelCallError, match=r"HTTP 400: "):
-            client.complete("fail")
+    with (
+        llmtest.connect("broken", project=project) as client,
+        pytest.raises(ModelCallError, match=r"HTTP 400: "),
+    ):
+        client.complete("fail")
 
 
 def test_no_model_anywhere_is_a_clear_error(tmp_path: Path) -> None:
