@@ -34,10 +34,16 @@ class RunPlan:
     cases: list[PlannedCase]
     skipped: list[tuple[Case, ModelConfig | None]]
     already_done: int = 0
+    fallback_model: ModelConfig | None = None
+    """The model the run names (--model, else the project default), for a plan with no
+    case to run: an empty shard's header still says which model its run was for."""
 
     @property
     def models(self) -> list[ModelConfig]:
-        return list({p.model.name: p.model for p in self.cases}.values())
+        models = [p.model for p in self.cases] or [m for _, m in self.skipped if m is not None]
+        if not models and self.fallback_model is not None:
+            models = [self.fallback_model]
+        return list({m.name: m for m in models}.values())
 
     @property
     def calls(self) -> int:
@@ -105,7 +111,9 @@ class Planner:
                 already += 1
                 continue
             planned.append(PlannedCase(case, model, missing))
-        return RunPlan(suites, planned, skipped, already)
+        spec = self.model_override or self.project.default_model
+        fallback = self.model(spec) if spec else None
+        return RunPlan(suites, planned, skipped, already, fallback)
 
 
 @dataclass

@@ -119,6 +119,20 @@ def test_shards_split_the_cases_without_overlap_and_merge_back(
     assert main(["merge", "shard1.jsonl", "shard1.jsonl", "--out", "dup.jsonl"]) == 2
 
 
+def test_an_empty_shard_names_the_run_model_and_merges(project: Path) -> None:
+    """More shards than cases leaves a shard with nothing to run; its header still names
+    the model, so a CI matrix can merge it with the others."""
+    for k in (1, 2, 3, 4):
+        assert run("tests", "--shard", f"{k}/4", "--out", f"shard{k}.jsonl") == 0
+    counts = [len(load_results(f"shard{k}.jsonl").cases) for k in (1, 2, 3, 4)]
+    assert 0 in counts and sum(counts) == 3
+    headers = [load_results(f"shard{k}.jsonl").header["model"]["name"] for k in (1, 2, 3, 4)]
+    assert headers == ["bot"] * 4
+    shards = [f"shard{k}.jsonl" for k in (1, 2, 3, 4)]
+    assert main(["merge", *shards, "--out", "all.jsonl"]) == 0
+    assert len(load_results("all.jsonl").cases) == 3
+
+
 def test_merge_refuses_different_models(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run("tests", "--out", "a.jsonl")
     run("tests", "--model", "echo:", "--out", "b.jsonl")
