@@ -15,13 +15,14 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	@cd examples/quickstart && ../../$(BIN)/pytest -v -p no:cacheprovider --llm-cache off \
 		--llm-results runs/demo.jsonl; \
-	status=$$?; \
-	if [ $$status -le 1 ]; then \
-		echo; echo "Demo finished: one case fails on purpose (largest-planet-expected-failure); its report is above."; \
-		../../$(BIN)/llmtest report runs/demo.jsonl --html runs/demo.html --markdown runs/demo.md >/dev/null && \
-		echo "Report: examples/quickstart/runs/demo.html (and runs/demo.md)"; \
-		exit 0; \
-	fi; exit $$status
+	status=$$?; [ $$status -le 1 ] || exit $$status; \
+	echo; echo "Quickstart finished: one case fails on purpose (largest-planet-expected-failure); its report is above."; \
+	../../$(BIN)/llmtest report runs/demo.jsonl --html runs/demo.html --markdown runs/demo.md >/dev/null || exit 2
+	@echo; echo "Now the support bot: retrieval (SQLite FTS5) + the same local model, tested through the callable adapter."
+	@cd examples/support_bot && ../../$(BIN)/pytest -v -p no:cacheprovider --llm-cache off \
+		--llm-results runs/demo.jsonl && \
+	../../$(BIN)/llmtest report runs/demo.jsonl --html runs/demo.html >/dev/null
+	@echo; echo "Reports: examples/quickstart/runs/demo.html (and demo.md), examples/support_bot/runs/demo.html"
 
 test: $(BIN)/.installed
 	$(BIN)/pytest -n auto -q; status=$$?; [ $$status -eq 5 ] && status=0; exit $$status
