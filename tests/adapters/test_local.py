@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import struct
 import subprocess
 import sys
@@ -255,19 +257,29 @@ def test_a_gguf_chat_template_is_detected(tmp_path: Path, adapter: LocalAdapter)
     assert not has_chat_template(adapter.path)
 
 
-def test_the_engine_runs_fifty_cases_at_concurrency_sixteen(config: ModelConfig) -> None:
+def test_the_engine_runs_fifty_cases_at_concurrency_sixteen_with_the_serial_answers(
+    config: ModelConfig,
+) -> None:
+    prompts = [f"What is {i} plus {i}?" for i in range(40)] + [
+        CAPITAL,
+        JSON_PROMPT,
+        f"{POLICY} {RETURNS}",
+        "Translate 'thank you' into French.",
+        "Name a colour of the sky.",
+    ] * 2
     cases = [
         Case(
             id=f"case-{i}",
             suite="local",
-            messages=tuple(build_messages(f"What is {i} plus {i}?")),
+            messages=tuple(build_messages(prompt, POLICY if i % 7 == 0 else None)),
             assertions=(),
             hash=str(i),
-            params={"max_tokens": 6},
+            params={"max_tokens": 6 if i < 40 else 16},
         )
-        for i in range(50)
+        for i, prompt in enumerate(prompts)
     ]
     timings = {}
+    answers = {}
     for concurrency in (16, 1):
         engine = Engine(concurrency=concurrency)
         started = time.perf_counter()
@@ -277,6 +289,41 @@ def test_the_engine_runs_fifty_cases_at_concurrency_sixteen(config: ModelConfig)
             engine.close()
         timings[concurrency] = time.perf_counter() - started
         assert all(not e.errors for e in executions)
-        assert all(e.attempts[0].response for e in executions)
+        answers[concurrency] = [e.attempts[0].response for e in executions]
     print(f"50 cases: concurrency 16 {timings[16]:.2f}s, concurrency 1 {timings[1]:.2f}s")
+    assert all(answers[16])
+    assert [r.text for r in answers[16] if r] == [r.text for r in answers[1] if r]
     assert timings[16] < timings[1] * 1.5
+
+
+def openmp_spin_count(model: Path, **environ: str) -> tuple[str, str]:
+    """libgomp's GOMP_SPINCOUNT after a local adapter was built in a fresh process (as the
+    library displays it when it loads), and the variable as the process saw it afterwards."""
+    code = (
+        "import os\n"
+        "from llmtest.adapters.local import LocalAdapter\n"
+        "from llmtest.config import ModelConfig\n"
+        f"LocalAdapter(ModelConfig(name='m', adapter='local', model={str(model)!r}))\n"
+        "print(os.environ.get('GOMP_SPINCOUNT'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in local.OPENMP_USER_SETTINGS}
+    env.update(OMP_DISPLAY_ENV="VERBOSE", **environ)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    if "OPENMP DISPLAY ENVIRONMENT" not in result.stderr:
+        pytest.skip("this xllamacpp build does not use libgomp")
+    match = re.search(r"GOMP_SPINCOUNT = '(\d+)'", result.stderr)
+    assert match is not None, result.stderr
+    return match.group(1), result.stdout.strip()
+
+
+def test_llama_cpp_threads_spin_briefly_before_they_sleep(adapter: LocalAdapter) -> None:
+    spin, left_in_environment = openmp_spin_count(adapter.path)
+    assert spin == local.OPENMP_SPIN_COUNT
+    assert left_in_environment == "None"
+
+
+def test_the_users_own_openmp_wait_settings_win(adapter: LocalAdapter) -> None:
+    assert openmp_spin_count(adapter.path, GOMP_SPINCOUNT="5000") == ("5000", "5000")
+    spin, _ = openmp_spin_count(adapter.path, OMP_WAIT_POLICY="ACTIVE")
+    assert spin != local.OPENMP_SPIN_COUNT
