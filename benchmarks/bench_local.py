@@ -23,13 +23,20 @@ The machine is shared, and llama.cpp's threads slow down many times over when an
 process takes a core (see llmtest/adapters/local.py), so before each timed run it waits (up to
 --max-wait s) until other processes leave the CPUs idle, measures the CPU seconds they used
 during the run, and runs it again (up to --reruns times) when that exceeds --noisy.
+``--side-by-side`` also times two concurrent runs at once (two suites, or pytest-xdist
+workers, on one machine), with the adapter's short OpenMP spin and with libgomp's default.
 
-Run from the repository root:  .venv/bin/python benchmarks/bench_local.py   # ~2 min
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_local.py                   # ~2 min
+    .venv/bin/python benchmarks/bench_local.py --side-by-side    # ~4 min
+    .venv/bin/python benchmarks/bench_local.py --option n_threads=1
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import importlib
 import json
 import os
@@ -44,6 +51,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
+    ENV_OVERRIDES,
     REPO,
     Timed,
     machine,
@@ -337,6 +345,12 @@ def main() -> int:
     )
     parser.add_argument("--reruns", type=int, default=2, help="how often a noisy run is redone")
     parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="also time two concurrent runs at once, with the adapter's OpenMP spin and with "
+        "libgomp's default (as before the adapter set it)",
+    )
+    parser.add_argument(
         "--no-bytecode-cache",
         action="store_true",
         help="keep this sandbox's PYTHONDONTWRITEBYTECODE=1 (cold imports)",
@@ -362,7 +376,11 @@ def main() -> int:
         project = Path(tmp) / "project"
         project.mkdir()
         write_project(project, path, options)
-        return _measure(args, project)
+        code = _measure(args, project)
+        if code == 0 and args.side_by_side:
+            print()
+            side_by_side(project, args)
+        return code
 
 
 def _measure(args: argparse.Namespace, project: Path) -> int:
@@ -381,6 +399,7 @@ def _measure(args: argparse.Namespace, project: Path) -> int:
     model: dict[int, list[float]] = {1: [], args.concurrency: []}
     answers: dict[tuple[int, int], dict[str, tuple[Any, ...]]] = {}
     all_ok = True
+    disturbed = 0
     for n in range(args.runs):
         for concurrency in (1, args.concurrency):
             results = project / f"results-c{concurrency}-{n}.jsonl"
@@ -391,6 +410,7 @@ def _measure(args: argparse.Namespace, project: Path) -> int:
             ok, detail = check_run(timed, answers[concurrency, n])
             all_ok &= ok
             times[concurrency].append(timed.seconds)
+            disturbed += run.others_cpu > args.noisy
             print(
                 f"  run {n + 1}, --llm-concurrency {concurrency:>2}: {timed.seconds:6.2f} s wall "
                 f"({detail}; model time {model_s:.2f} s) [{run.note}; during: others "
@@ -407,6 +427,7 @@ def _measure(args: argparse.Namespace, project: Path) -> int:
         }
     identical = not differing and len(reference) == 50
     serial, concurrent = median(times[1]), median(times[args.concurrency])
+    args.alone = concurrent
     print()
     print(
         f"  serial     (--llm-concurrency 1):  median {serial:.2f} s "
@@ -429,16 +450,59 @@ def _measure(args: argparse.Namespace, project: Path) -> int:
         f"{max(times[1]) - min(times[1]):.2f} s, of the concurrent runs "
         f"{max(times[args.concurrency]) - min(times[args.concurrency]):.2f} s"
     )
+    overhead = {c: [t - m for t, m in zip(times[c], model[c], strict=True)] for c in times}
+    print(
+        "  wall minus llama.cpp time (start-up, model load, collection, pytest, the engine): "
+        f"serial {', '.join(f'{v:.2f}' for v in overhead[1])} s, concurrent "
+        f"{', '.join(f'{v:.2f}' for v in overhead[args.concurrency])} s"
+    )
     print(
         f"  outputs identical in all {len(answers)} runs (serial and concurrent): "
         + ("yes" if identical else f"NO, {len(differing)} cases differ: {sorted(differing)[:8]}")
     )
     print(f"  {verdict(all_ok)}: every run answered all 50 cases, exit 0/1, no case errored")
+    if disturbed:
+        print(
+            f"  NOTE: {disturbed} of the runs above were slowed by other processes even after "
+            f"{args.reruns} reruns; the timing verdict below is not reliable"
+        )
     print(
         f"  {verdict(concurrent <= serial and all_ok and identical)}: target concurrent <= serial: "
         f"median {concurrent:.2f} s vs {serial:.2f} s, same outputs: {'yes' if identical else 'no'}"
     )
     return 0
+
+
+def side_by_side(project: Path, args: argparse.Namespace) -> None:
+    """Two concurrent runs at the same time (two suites, or pytest-xdist workers, on one
+    machine): with the adapter's short OpenMP spin, then with libgomp's default spin count
+    (300,000, what the adapter got before it set its own)."""
+    print(
+        f"  side by side: two --llm-concurrency {args.concurrency} runs at once "
+        f"(one alone takes about {args.alone:.0f} s)"
+    )
+    for label, spin in (("adapter default", None), ("GOMP_SPINCOUNT=300000", "300000")):
+        wait_for_quiet(args.quiet_cores, args.max_wait)
+        for n in (1, 2):
+            (project / f"pair-{n}.jsonl").unlink(missing_ok=True)
+        ENV_OVERRIDES["GOMP_SPINCOUNT"] = spin
+        try:
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                runs = list(
+                    pool.map(
+                        lambda n: run_suite(project, args.concurrency, project / f"pair-{n}.jsonl"),
+                        (1, 2),
+                    )
+                )
+        finally:
+            ENV_OVERRIDES.pop("GOMP_SPINCOUNT", None)
+        details = [
+            check_run(run, outputs(project / f"pair-{n}.jsonl")[0]) for n, run in enumerate(runs, 1)
+        ]
+        print(
+            f"    {label:>22}: {runs[0].seconds:6.2f} s and {runs[1].seconds:6.2f} s "
+            f"({'; '.join(detail for _, detail in details)})"
+        )
 
 
 def _signed(values: list[float]) -> str:

@@ -48,8 +48,9 @@ DEFAULT_FEW_SHOT: tuple[tuple[str, str], ...] = (
 
 OPENMP_SPIN_COUNT = "1000"
 """libgomp's GOMP_SPINCOUNT while xllamacpp loads, instead of its default 300,000 spins
-before a waiting thread sleeps. Measured on 2 cores (benchmarks/bench_local.py): as fast on
-an idle machine, and 1.4x faster beside a busy thread, 2.4x beside a second model process."""
+before a waiting thread sleeps. Measured on 2 cores: as fast on an idle machine; beside a busy
+Python thread 50 calls took 28 s instead of 40-48 s; two 50-case suites side by side took
+34 s each instead of 63-367 s, cases timing out (benchmarks/bench_local.py --side-by-side)."""
 OPENMP_USER_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 _PASSED_PARAMS = ("temperature", "max_tokens", "top_p", "top_k", "min_p", "seed", "stop")
