@@ -111,8 +111,10 @@ class Planner:
                 already += 1
                 continue
             planned.append(PlannedCase(case, model, missing))
+        fallback = None
         spec = self.model_override or self.project.default_model
-        fallback = self.model(spec) if spec else None
+        if spec and not planned and not skipped:  # only then is it needed, so only then checked
+            fallback = self.model(spec)
         return RunPlan(suites, planned, skipped, already, fallback)
 
 
