@@ -88,6 +88,11 @@ class Engine:
     ``concurrency`` bounds the number of calls in flight across all models. Adapters are
     built once per model config, on the engine's loop; ``wrap_adapter`` may put a layer
     around each (the response cache, cassette recording).
+
+    Some adapters serve fewer calls at once than the engine would send (a model in this
+    process answers one at a time). Such an adapter has a ``reserve()`` async context
+    manager: the engine enters it before taking a concurrency slot and starting the
+    timeout, so ``timeout_s`` bounds the call itself, never its wait for a turn.
     """
 
     concurrency: int = 16
@@ -102,6 +107,9 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._adapters: dict[str, Adapter] = {}
+        self._reservations: dict[
+            str, Callable[[], contextlib.AbstractAsyncContextManager[Any]]
+        ] = {}
         self._limiters: dict[str, RateLimiter] = {}
         self._lock = threading.Lock()
 
@@ -211,6 +219,8 @@ class Engine:
         adapter = self._adapters.get(model.name)
         if adapter is None:
             adapter = adapter_factory(model.adapter)(model)
+            # The adapter's own, not a layer's: the layers pass calls through unchanged.
+            self._reservations[model.name] = getattr(adapter, "reserve", contextlib.nullcontext)
             if self.wrap_adapter is not None:
                 adapter = self.wrap_adapter(adapter, model)
             self._adapters[model.name] = adapter
@@ -251,25 +261,28 @@ class Engine:
         if limiter is None:
             limiter = RateLimiter(model.requests_per_minute, model.tokens_per_minute)
             self._limiters[model.name] = limiter
+        reserve = self._reservations[model.name]
         retry = 0
         while True:
             await limiter.acquire()
-            async with self._semaphore:
-                self.stats.calls += 1
-                try:
-                    response = await asyncio.wait_for(
-                        adapter.complete(request), model.timeout_s + TIMEOUT_GRACE_S
-                    )
-                    limiter.record_tokens(response.usage.total_tokens or 0)
-                    return response, retry
-                except ModelCallError as exc:
-                    error = exc
-                except TimeoutError:
-                    error = ModelCallError(
-                        f"{model.name}: no answer within {model.timeout_s:g}s", retryable=True
-                    )
-                except Exception as exc:  # noqa: BLE001 - an adapter bug is an error outcome
-                    error = ModelCallError(f"{model.name}: {type(exc).__name__}: {exc}")
+            try:
+                async with reserve(), self._semaphore:
+                    self.stats.calls += 1
+                    try:
+                        response = await asyncio.wait_for(
+                            adapter.complete(request), model.timeout_s + TIMEOUT_GRACE_S
+                        )
+                    except TimeoutError:
+                        raise ModelCallError(
+                            f"{model.name}: no answer within {model.timeout_s:g}s",
+                            retryable=True,
+                        ) from None
+                limiter.record_tokens(response.usage.total_tokens or 0)
+                return response, retry
+            except ModelCallError as exc:
+                error = exc
+            except Exception as exc:  # noqa: BLE001 - an adapter bug is an error outcome
+                error = ModelCallError(f"{model.name}: {type(exc).__name__}: {exc}")
             if not error.retryable or retry >= model.max_retries:
                 if retry:
                     final = ModelCallError(f"{error} (gave up after {retry} retries)")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from llmtest.adapters.base import Message
+from llmtest import engine as engine_module
+from llmtest import hookimpl, plugins
+from llmtest.adapters.base import Message, Request, Response
 from llmtest.cases.model import Case
 from llmtest.config import ModelConfig
 from llmtest.engine import Engine, Job, RetryEvent
@@ -161,3 +164,85 @@ def test_cancelling_a_future_stops_its_call(fake_provider: FakeLLMServer) -> Non
         assert future.cancelled()
     finally:
         engine.close()
+
+
+class OneAtATime:
+    """A third-party adapter for something that serves one call at a time (as a model in
+    this process does): it says so with ``reserve()``, and each call takes ``model`` s."""
+
+    name = "one-at-a-time"
+    in_flight = 0
+    most_in_flight = 0
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.seconds = float(config.model)
+        self.lock: asyncio.Lock | None = None
+
+    def reserve(self) -> asyncio.Lock:
+        if self.lock is None:
+            self.lock = asyncio.Lock()
+        return self.lock
+
+    async def complete(self, request: Request) -> Response:
+        OneAtATime.in_flight += 1
+        OneAtATime.most_in_flight = max(OneAtATime.most_in_flight, OneAtATime.in_flight)
+        try:
+            await asyncio.sleep(self.seconds)
+        finally:
+            OneAtATime.in_flight -= 1
+        return Response(text=request.prompt, model="one")
+
+    async def aclose(self) -> None:
+        return None
+
+
+class QueuesInside:
+    """The same resource with its queue inside ``complete``: the wait counts as call time."""
+
+    name = "queues-inside"
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.resource = OneAtATime(config)
+
+    async def complete(self, request: Request) -> Response:
+        async with self.resource.reserve():
+            return await self.resource.complete(request)
+
+    async def aclose(self) -> None:
+        return None
+
+
+@pytest.fixture
+def serial_adapters(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    class Plugin:
+        @hookimpl
+        def llmtest_adapters(self) -> dict[str, type[object]]:
+            return {"one-at-a-time": OneAtATime, "queues-inside": QueuesInside}
+
+    plugins.reset()
+    plugins.plugin_manager().register(Plugin())
+    # No grace beyond timeout_s, so time spent waiting for a turn shows as a timeout.
+    monkeypatch.setattr(engine_module, "TIMEOUT_GRACE_S", 0.0)
+    OneAtATime.most_in_flight = 0
+    yield
+    plugins.reset()
+
+
+@pytest.mark.parametrize(
+    ("adapter", "times_out"), [("one-at-a-time", False), ("queues-inside", True)]
+)
+def test_a_call_waiting_for_its_turn_is_not_timed_out(
+    serial_adapters: None, adapter: str, times_out: bool
+) -> None:
+    # Six calls of 0.2 s, one at a time, timeout 0.5 s: the last three wait longer than that.
+    model = ModelConfig(name="one", adapter=adapter, model="0.2", timeout_s=0.5, max_retries=0)
+    engine = Engine(concurrency=8)
+    try:
+        futures = engine.submit_many([Job(case(f"q{i}"), model) for i in range(6)])
+        executions = [f.result(timeout=10) for f in futures]
+    finally:
+        engine.close()
+    errors = [e.errors for e in executions if e.errors]
+    assert len(errors) >= 3 if times_out else not errors
+    assert all(e == ["one: no answer within 0.5s"] for e in errors)
+    assert OneAtATime.most_in_flight == 1

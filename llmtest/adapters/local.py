@@ -22,7 +22,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+import weakref
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -89,6 +90,25 @@ class LoadedModel:
     loads: int = 0
     _server: _Server | None = None
     _error: ModelCallError | None = None
+    _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Wait for this model to be loaded and free, then hold it for one call.
+
+        Waiting means the executor has run everything queued before: a load, and any call
+        the engine stopped waiting for (llama.cpp cannot be interrupted, so a timed-out call
+        runs to its end and the next one must not be charged for it).
+        """
+        loop = asyncio.get_running_loop()
+        lock = self._turns.get(loop)
+        if lock is None:
+            lock = self._turns[loop] = asyncio.Lock()
+        async with lock:
+            await loop.run_in_executor(self.executor, self._ensure_loaded)
+            yield
 
     def call(self, kind: str, body: dict[str, Any]) -> tuple[Any, float]:
         """Run one completion on ``executor``'s thread; also return its own duration in ms.
@@ -207,6 +227,11 @@ class LocalAdapter:
         )
         self.prompt_format = _prompt_format(options.get("prompt_format"), path, builtin)
         self.few_shot = _few_shot(options.get("few_shot"))
+
+    def reserve(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """The engine's wait for this model's turn (see :class:`llmtest.engine.Engine`), so a
+        call's timeout covers its own generation, not the model's load or the queue."""
+        return self.model.turn()
 
     async def complete(self, request: Request) -> Response:
         kind, body = self.request_body(request)

@@ -19,13 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from llmtest import engine as engine_module
 from llmtest.adapters import local
 from llmtest.adapters._local_gguf import has_chat_template
 from llmtest.adapters.base import Request, Response, build_messages
 from llmtest.adapters.local import LocalAdapter
 from llmtest.cases.model import Case
 from llmtest.config import ModelConfig, model_from_table
-from llmtest.engine import Engine
+from llmtest.engine import Engine, Job
 from llmtest.errors import ConfigError, ModelCallError
 
 pytest.importorskip("xllamacpp", reason="the 'local' extra is not installed (xllamacpp)")
@@ -294,6 +295,35 @@ def test_the_engine_runs_fifty_cases_at_concurrency_sixteen_with_the_serial_answ
     assert all(answers[16])
     assert [r.text for r in answers[16] if r] == [r.text for r in answers[1] if r]
     assert timings[16] < timings[1] * 1.5
+
+
+def test_a_call_is_timed_from_its_turn_not_from_its_wait(
+    config: ModelConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The model answers one call at a time: twenty queued calls need longer together than
+    # each one's timeout. None may time out, since waiting for the model is not the call.
+    monkeypatch.setattr(engine_module, "TIMEOUT_GRACE_S", 0.0)
+    model = replace(config, timeout_s=2.0, max_retries=0)
+    cases = [
+        Case(
+            id=f"c{i}",
+            suite="local",
+            messages=tuple(build_messages(f"Count from {i} to {i + 9}.")),
+            assertions=(),
+            hash=str(i),
+            params={"max_tokens": 24},
+        )
+        for i in range(20)
+    ]
+    engine = Engine(concurrency=16)
+    started = time.perf_counter()
+    try:
+        executions = [f.result(120) for f in engine.submit_many([Job(c, model) for c in cases])]
+    finally:
+        engine.close()
+    elapsed = time.perf_counter() - started
+    assert [e.errors for e in executions] == [[]] * len(cases)
+    assert elapsed > model.timeout_s, "the calls were too quick to test the timeout"
 
 
 def openmp_spin_count(model: Path, **environ: str) -> tuple[str, str]:
