@@ -67,6 +67,12 @@ class ModelConfig:
         return data
 
 
+def model_label(name: str) -> str:
+    """A model's name as messages show it: ``echo`` for the spec ``echo:``, so that a
+    message reads ``echo: no answer`` rather than ``echo:: no answer``."""
+    return name[:-1] if name.endswith(":") and name.count(":") == 1 else name
+
+
 @dataclass(frozen=True)
 class ProjectConfig:
     """The ``[tool.llmtest]`` table of the nearest pyproject.toml."""
@@ -82,11 +88,16 @@ class ProjectConfig:
         if spec in self.models:
             aliased = model_from_table(spec, self.models[spec], where=self._where(spec))
             return replace(aliased, root=root)
+        if ":" not in spec and spec in _adapter_names():
+            # A bare adapter name, as `--llm-model local` or `echo`: its default model.
+            return ModelConfig(name=spec, adapter=spec, model="", root=root)
         if ":" not in spec:
             known = ", ".join(sorted(self.models)) or "none defined"
+            adapters = ", ".join(sorted(_adapter_names()))
             raise ConfigError(
-                f"unknown model {spec!r}: not an alias in [tool.llmtest.models] ({known}) "
-                "and not a spec string such as 'openai:gpt-4o-mini' or 'echo:'"
+                f"unknown model {spec!r}: not an alias in [tool.llmtest.models] ({known}), "
+                f"not an adapter ({adapters}) and not a spec string such as "
+                "'openai:gpt-4o-mini'"
             )
         adapter, _, model = spec.partition(":")
         return ModelConfig(name=spec, adapter=adapter, model=model, root=root)
@@ -167,6 +178,12 @@ def model_from_table(name: str, table: Mapping[str, Any], *, where: str) -> Mode
         requests_per_minute=table.get("requests_per_minute"),
         tokens_per_minute=table.get("tokens_per_minute"),
     )
+
+
+def _adapter_names() -> set[str]:
+    from llmtest.plugins import adapter_factories
+
+    return set(adapter_factories())
 
 
 def find_pyproject(start: Path) -> Path | None:

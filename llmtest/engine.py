@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from llmtest.adapters.base import Adapter, Message, Request, Response
 from llmtest.cases.model import Case
-from llmtest.config import ModelConfig
+from llmtest.config import ModelConfig, model_label
 from llmtest.errors import LLMTestError, ModelCallError
 from llmtest.plugins import adapter_factory
 from llmtest.ratelimit import RateLimiter
@@ -274,7 +274,7 @@ class Engine:
                         )
                     except TimeoutError:
                         raise ModelCallError(
-                            f"{model.name}: no answer within {model.timeout_s:g}s",
+                            f"{model_label(model.name)}: no answer within {model.timeout_s:g}s",
                             retryable=True,
                         ) from None
                 limiter.record_tokens(response.usage.total_tokens or 0)
@@ -282,7 +282,7 @@ class Engine:
             except ModelCallError as exc:
                 error = exc
             except Exception as exc:  # noqa: BLE001 - an adapter bug is an error outcome
-                error = ModelCallError(f"{model.name}: {type(exc).__name__}: {exc}")
+                error = ModelCallError(f"{model_label(model.name)}: {type(exc).__name__}: {exc}")
             if not error.retryable or retry >= model.max_retries:
                 if retry:
                     final = ModelCallError(f"{error} (gave up after {retry} retries)")

@@ -6,6 +6,9 @@ from typing import Any
 
 import pytest
 
+from llmtest.config import model_label
+from llmtest.reports.summary import plural
+
 
 class RunSummary:
     """Gathers each case's figures from its report's ``user_properties``; reports travel from
@@ -27,18 +30,18 @@ class RunSummary:
 
 def summary_line(cases: list[dict[str, Any]]) -> str:
     counts = {s: sum(c["llm_status"] == s for c in cases) for s in ("pass", "fail", "error")}
-    models = sorted({str(c["llm_model"]) for c in cases})
+    models = sorted({model_label(str(c["llm_model"])) for c in cases})
     latencies = sorted(float(c["llm_latency_ms"]) for c in cases if "llm_latency_ms" in c)
     line = (
-        f"{len(cases)} cases on {', '.join(models)}: {counts['pass']} passed, "
-        f"{counts['fail']} failed, {counts['error']} errors; "
-        f"{sum(int(c.get('llm_calls', 0)) for c in cases)} calls, "
-        f"{sum(int(c.get('llm_retries', 0)) for c in cases)} retries"
+        f"{plural(len(cases), 'case')} on {', '.join(models)} · {counts['pass']} passed, "
+        f"{counts['fail']} failed, {plural(counts['error'], 'error')} · "
+        f"{plural(sum(int(c.get('llm_calls', 0)) for c in cases), 'call')}, "
+        f"{plural(sum(int(c.get('llm_retries', 0)) for c in cases), 'retry', 'retries')}"
     )
     if any("llm_tokens" in c for c in cases):
         line += f", {sum(int(c.get('llm_tokens', 0)) for c in cases)} tokens"
     if latencies:
         p50 = latencies[len(latencies) // 2]
         p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
-        line += f"; latency p50 {p50:.0f} ms, p95 {p95:.0f} ms"
+        line += f" · latency p50 {p50:.0f} ms, p95 {p95:.0f} ms"
     return line

@@ -23,7 +23,7 @@ from http import HTTPStatus
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from llmtest.adapters.base import Message, Request, Response, Usage, build_messages
-from llmtest.config import ModelConfig
+from llmtest.config import ModelConfig, model_label
 from llmtest.errors import ConfigError, ModelCallError
 from llmtest.gcpause import gc_paused
 
@@ -72,8 +72,16 @@ class ProviderAdapter(ABC, Generic[ClientT]):
     default_key_env: ClassVar[str]
     path: ClassVar[str]
     """The endpoint under the client's base URL."""
+    example_model: ClassVar[str]
+    """Named in the error for a config that names no model."""
 
     def __init__(self, config: ModelConfig) -> None:
+        if not config.model:
+            raise ConfigError(
+                f"{model_label(config.name)}: the {self.name} adapter needs a model name, "
+                f"e.g. --llm-model {self.name}:{self.example_model}, or model = "
+                f'"{self.example_model}" in the alias'
+            )
         self.config = config
         self._prices = _prices(config)
         self._client: ClientT | None = None

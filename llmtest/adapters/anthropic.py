@@ -34,6 +34,7 @@ class AnthropicAdapter(ProviderAdapter["AsyncAnthropic"]):
 
     name = "anthropic"
     default_key_env = "ANTHROPIC_API_KEY"
+    example_model = "claude-sonnet-4-5"
     path = "/v1/messages"
 
     def _create_client(self, api_key: str) -> tuple[AsyncAnthropic, SDKErrors]:

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from llmtest.adapters._local_gguf import GGUFFormatError, has_chat_template
 from llmtest.adapters.base import Message, Request, Response, Usage
-from llmtest.config import ModelConfig
+from llmtest.config import ModelConfig, model_label
 from llmtest.errors import ConfigError, ModelCallError
 
 INSTALL_HINT = "the local adapter needs the 'local' extra: pip install 'llmtest[local]'"
@@ -325,7 +325,9 @@ def resolve_model_path(config: ModelConfig) -> tuple[Path, bool]:
     """
     configured = config.options.get("model_path", config.model)
     if configured is not None and not isinstance(configured, str):
-        raise ConfigError(f"{config.name}: model_path must be a string, got {configured!r}")
+        raise ConfigError(
+            f"{model_label(config.name)}: model_path must be a string, got {configured!r}"
+        )
     base = Path(config.root) if config.root else Path.cwd()
     if not configured or configured == "default":
         return default_model_path(base / ".llmtest" / "models"), True
@@ -333,7 +335,7 @@ def resolve_model_path(config: ModelConfig) -> tuple[Path, bool]:
     if not path.is_absolute():
         path = base / path
     if not path.is_file():
-        raise ConfigError(f"{config.name}: local model file not found: {path}")
+        raise ConfigError(f"{model_label(config.name)}: local model file not found: {path}")
     return path.resolve(), False
 
 

@@ -32,6 +32,7 @@ class OpenAIAdapter(ProviderAdapter["AsyncOpenAI"]):
 
     name = "openai"
     default_key_env = "OPENAI_API_KEY"
+    example_model = "gpt-4o-mini"
     path = "/chat/completions"
 
     def _create_client(self, api_key: str) -> tuple[AsyncOpenAI, SDKErrors]:

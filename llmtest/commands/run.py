@@ -14,11 +14,12 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 
 from llmtest import options
 from llmtest.cases.model import Suite
-from llmtest.config import ProjectConfig, load_project_config
+from llmtest.config import ProjectConfig, load_project_config, model_label
 from llmtest.engine import Engine, RetryEvent
 from llmtest.errors import ConfigError, LLMTestError
 from llmtest.evaluation import CaseOutcome
 from llmtest.layers import build_layers
+from llmtest.reports.summary import plural
 from llmtest.results.history import History
 from llmtest.results.jsonl import (
     ResultWriter,
@@ -276,7 +277,7 @@ class Display:
         if self._progress is not None:
             self._progress.start()
         elif self.mode == "plain":
-            self.console.print(f"llmtest: running {self.total} cases", markup=False)
+            self.console.print(f"llmtest: running {plural(self.total, 'case')}", markup=False)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -320,9 +321,9 @@ def _print_summary(
 ) -> None:
     """A few short lines that read well in a terminal and in a CI log alike."""
     latencies = sorted(totals.latencies)
-    models = ", ".join(m.name for m in plan.models) or "-"
+    models = ", ".join(model_label(m.name) for m in plan.models) or "-"
     out.print(
-        f"[bold]llmtest run[/] on {models}: {totals.cases} cases in {elapsed:.1f} s",
+        f"[bold]llmtest run[/] · {plural(totals.cases, 'case')} on {models} · {elapsed:.1f} s",
         highlight=False,
     )
     out.print(

@@ -23,6 +23,7 @@ from llmtest.reports.summary import (
     format_count,
     format_ms,
     format_rate,
+    plural,
     truncate,
 )
 
@@ -36,16 +37,12 @@ _ICON = {Verdict.PROMOTE: "✅", Verdict.BLOCKED: "❌", Verdict.CANNOT_DECIDE: 
 _STATE_ICON = {"held": "✅ held", "failed": "❌ failed", "not measured": "❔ not measured"}
 
 
-def _plural(count: int, word: str, plural: str | None = None) -> str:
-    return f"{count} {word if count == 1 else plural or word + 's'}"
-
-
 def verdict_line(comparison: Comparison, gate: GateResult, *, icon: bool = True) -> str:
     mark = f"{_ICON[gate.verdict]} " if icon else ""
     counts = (
-        _plural(len(comparison.pairs), "paired case"),
-        _plural(len(comparison.regressions), "regression"),
-        _plural(len(comparison.fixes), "fix", "fixes"),
+        plural(len(comparison.pairs), "paired case"),
+        plural(len(comparison.regressions), "regression"),
+        plural(len(comparison.fixes), "fix", "fixes"),
         f"{len(comparison.undecided)} undecided",
     )
     line = f"{mark}llmtest compare: {gate.verdict.value.upper()} — {', '.join(counts)}"

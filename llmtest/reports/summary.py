@@ -479,6 +479,11 @@ def verdict(summary: RunSummary, *, icon: bool = True) -> str:
     return f"{line} ({', '.join(details)})" if details else line
 
 
+def plural(count: int, word: str, plural: str | None = None) -> str:
+    """``1 case``, ``2 cases``."""
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
 def format_rate(rate: float | None) -> str:
     return MISSING if rate is None else f"{rate * 100:.1f}%"
 

@@ -374,3 +374,9 @@ def test_retry_after_as_a_future_http_date() -> None:
 
     seconds = parse_retry_after({"retry-after": formatdate(time() + 30, usegmt=True)})
     assert seconds is not None and 25 < seconds <= 30
+
+
+def test_a_config_without_a_model_name_is_a_config_error(provider: str) -> None:
+    config = ModelConfig(name=provider, adapter=provider, model="")
+    with pytest.raises(ConfigError, match=rf"^{provider}: the {provider} adapter needs a model"):
+        ADAPTERS[provider](config)

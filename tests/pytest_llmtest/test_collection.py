@@ -101,7 +101,14 @@ def test_unknown_model_alias_is_a_collection_error(pytester: pytest.Pytester) ->
 def test_unknown_model_on_the_command_line_is_a_usage_error(support_suite: pytest.Pytester) -> None:
     result = support_suite.runpytest("--llm-model", "nonsense")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--llm-model: unknown model 'nonsense'*"])
+    result.stderr.fnmatch_lines(
+        ["*--llm-model: unknown model 'nonsense'*not an adapter (*echo*local*openai*)*"]
+    )
+
+
+def test_a_bare_adapter_name_is_its_default_model(support_suite: pytest.Pytester) -> None:
+    result = support_suite.runpytest("--llm-model", "echo")
+    result.stdout.fnmatch_lines(["*3 cases on echo · *"])
 
 
 def test_tags_are_registered_markers_under_strict_markers(support_suite: pytest.Pytester) -> None:

@@ -91,4 +91,4 @@ def test_xdist_workers_each_call_only_their_own_items(pytester: pytest.Pytester)
     result.assert_outcomes(passed=20)
     calls = [line for log in pytester.path.glob("calls-*.log") for line in log.read_text().split()]
     assert sorted(calls) == sorted(f"p{i}" for i in range(20))
-    result.stdout.fnmatch_lines(["*20 cases on callable:app:answer: 20 passed*"])
+    result.stdout.fnmatch_lines(["*20 cases on callable:app:answer · 20 passed*"])

@@ -84,7 +84,7 @@ def test_model_alias_from_pyproject(pytester: pytest.Pytester) -> None:
     pytester.makefile(".llm.yaml", test_a="cases: [{id: a, prompt: hi, assert: [{equals: HI}]}]")
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*1 cases on loud: 1 passed, 0 failed, 0 errors*"])
+    result.stdout.fnmatch_lines(["*1 case on loud · 1 passed, 0 failed, 0 errors*"])
 
 
 def test_repeat_passes_when_the_pass_rate_is_met(pytester: pytest.Pytester) -> None:
