@@ -29,6 +29,7 @@ T = TypeVar("T")
 MAX_BACKOFF_S = 30.0
 MAX_RETRY_AFTER_S = 120.0
 TIMEOUT_GRACE_S = 5.0
+SCHEDULE_CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -154,22 +155,28 @@ class Engine:
 
         Each cross-thread wake-up is a write to the loop's self-pipe: a system call, and a
         chance for the GIL to pass to the loop thread, which at the start of a run is busy
-        importing a provider SDK. One wake-up starts them all.
+        importing a provider SDK. One wake-up starts them all, a chunk of tasks per turn
+        of the loop: the first calls go out at once, and answers that come back while
+        thousands of cases are still being queued are not kept waiting behind them.
         """
         self.start()
         loop = self._loop
         assert loop is not None
         futures = [concurrent.futures.Future[Execution]() for _ in jobs]
+        chunk = max(self.concurrency, SCHEDULE_CHUNK)
 
-        def schedule() -> None:
-            for job, future in zip(jobs, futures, strict=True):
+        def schedule(start: int) -> None:
+            end = start + chunk
+            for job, future in zip(jobs[start:end], futures[start:end], strict=True):
                 if future.cancelled():
                     continue
                 indices = range(job.case.repeat) if job.attempts is None else job.attempts
                 task = loop.create_task(self._execute(job.case, job.model, indices))
                 _chain(task, future, loop)
+            if end < len(jobs):
+                loop.call_soon(schedule, end)
 
-        loop.call_soon_threadsafe(schedule)
+        loop.call_soon_threadsafe(schedule, 0)
         return futures
 
     def complete(
@@ -233,6 +240,8 @@ class Engine:
             metadata={"suite": case.suite, "case_id": case.id, "tags": case.tags},
         )
         calls = [self._attempt(model, request, case.id, i) for i in indices]
+        if len(calls) == 1:  # most cases: no task per attempt
+            return Execution(case=case, model=model, attempts=(await calls[0],))
         attempts = await asyncio.gather(*calls)
         return Execution(case=case, model=model, attempts=tuple(attempts))
 
@@ -269,9 +278,9 @@ class Engine:
                 async with reserve(), self._semaphore:
                     self.stats.calls += 1
                     try:
-                        response = await asyncio.wait_for(
-                            adapter.complete(request), model.timeout_s + TIMEOUT_GRACE_S
-                        )
+                        # asyncio.timeout, not wait_for: no extra task per call.
+                        async with asyncio.timeout(model.timeout_s + TIMEOUT_GRACE_S):
+                            response = await adapter.complete(request)
                     except TimeoutError:
                         raise ModelCallError(
                             f"{model_label(model.name)}: no answer within {model.timeout_s:g}s",

@@ -8,12 +8,13 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from llmtest.cases.readers import PathKey
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 
 @functools.cache
@@ -29,12 +30,13 @@ class SchemaValidator:
 
     A compiled validator (fastjsonschema, ~2 µs a case) answers "valid?" so a 10,000-case
     library collects in well under a second; only when it says no does jsonschema, the
-    reference implementation, find the error a user reads.
+    reference implementation, find the error a user reads (and only then is it imported:
+    that is most of a second's tenth at every start).
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
-        self._reference = Draft202012Validator(schema)
+        self._reference: Draft202012Validator | None = None
         self._fast: Callable[[Any], Any] | None = None
 
     def problem(self, data: Any) -> SchemaProblem | None:
@@ -45,6 +47,10 @@ class SchemaValidator:
         try:
             self._fast(data)
         except Exception:  # noqa: BLE001 - any doubt goes to the reference validator
+            if self._reference is None:
+                from jsonschema import Draft202012Validator
+
+                self._reference = Draft202012Validator(self.schema)
             return _reference_problem(self._reference, data)
         return None
 
@@ -111,6 +117,8 @@ def first_problem(validator: SchemaValidator, data: Any) -> SchemaProblem | None
 
 
 def _reference_problem(validator: Draft202012Validator, data: Any) -> SchemaProblem | None:
+    from jsonschema.exceptions import best_match
+
     error = best_match(validator.iter_errors(data))
     if error is None:
         return None
