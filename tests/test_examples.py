@@ -25,6 +25,7 @@ def run_example(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.xdist_group("local-model")
 def test_quickstart_on_the_local_model_passes_except_its_one_explained_failure() -> None:
     pytest.importorskip("xllamacpp", reason="the quickstart runs on the 'local' extra")
     result = run_example("quickstart", "--llm-cache", "off")
@@ -34,6 +35,7 @@ def test_quickstart_on_the_local_model_passes_except_its_one_explained_failure()
     assert "expected output to contain 'Jupiter'" in result.stdout
 
 
+@pytest.mark.xdist_group("local-model")
 def test_support_bot_answers_from_retrieved_policy_on_the_local_model() -> None:
     pytest.importorskip("xllamacpp", reason="the support bot answers on the 'local' extra")
     result = run_example("support_bot")

