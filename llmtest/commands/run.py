@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     if not args.no_history:
         _record_history(args.history, results_path, console)
-    _print_summary(out, plan, totals, elapsed, results_path)
+    _print_summary(out, plan, totals, elapsed, results_path, replaced_earlier=writer.replaced)
     return 130 if totals.interrupted else totals.exit_code
 
 
@@ -317,7 +317,13 @@ MAX_PROBLEMS_SHOWN = 20
 
 
 def _print_summary(
-    out: Console, plan: RunPlan, totals: RunTotals, elapsed: float, path: Path
+    out: Console,
+    plan: RunPlan,
+    totals: RunTotals,
+    elapsed: float,
+    path: Path,
+    *,
+    replaced_earlier: bool = False,
 ) -> None:
     """A few short lines that read well in a terminal and in a CI log alike."""
     latencies = sorted(totals.latencies)
@@ -354,7 +360,8 @@ def _print_summary(
         out.print(f"… and {len(totals.problems) - MAX_PROBLEMS_SHOWN} more", markup=False)
     if plan.already_done:
         out.print(f"{plan.already_done} cases were already in the resumed file", markup=False)
-    out.print(f"results: {path}", markup=False, highlight=False)
+    replaced = " (it held an earlier run: replaced)" if replaced_earlier else ""
+    out.print(f"results: {path}{replaced}", markup=False, highlight=False)
     if totals.interrupted:
         out.print("verdict: interrupted before the end (exit 130)", markup=False)
     elif totals.errors:

@@ -119,8 +119,17 @@ class ResultWriter(JsonlAppender):
     def __init__(self, path: Path | str, redactor: Redactor | None = None) -> None:
         super().__init__(path, redactor)
         self.written = 0
+        self.replaced = False
+        """Whether starting this run replaced an earlier run's records at the path."""
 
     def write_header(self, header: RunHeader) -> None:
+        """Begin the file with ``header``. A results file holds one run, so whatever an
+        earlier run left at this path is replaced; a resumed run writes no header and
+        appends to its own records."""
+        with self._lock:
+            if self._fd is not None and os.fstat(self._fd).st_size:
+                os.ftruncate(self._fd, 0)
+                self.replaced = True
         self.append(header.to_record())
 
     def write(self, result: CaseResult) -> None:

@@ -69,6 +69,19 @@ def test_all_pass_exits_0_and_streams_a_header_and_one_record_per_case(project: 
     assert {c["status"] for c in results.cases} == {"pass"}
 
 
+def test_a_second_run_to_the_same_file_replaces_the_first(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("tests", "--out", "runs/a.jsonl") == 0
+    first = load_results(project / "runs/a.jsonl").header["run_id"]
+    capsys.readouterr()
+    assert run("tests", "--out", "runs/a.jsonl") == 0
+    results = load_results(project / "runs/a.jsonl")
+    assert len(results.headers) == 1 and results.header["run_id"] != first
+    assert sorted(c["case_id"] for c in results.cases) == ["c0", "c1", "c2"]
+    assert "results: runs/a.jsonl (it held an earlier run: replaced)" in capsys.readouterr().out
+
+
 def test_a_failed_case_exits_1(project: Path) -> None:
     (project / "tests" / "test_fail.llm.yaml").write_text(
         "cases: [{id: nope, prompt: hi, assert: [{contains: absent}]}]\n"

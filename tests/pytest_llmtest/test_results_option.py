@@ -39,6 +39,18 @@ def test_xdist_workers_append_to_one_results_file(suite: pytest.Pytester) -> Non
     assert {c["run_id"] for c in results.cases} == {results.header["run_id"]}
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_second_session_replaces_the_first_run_in_the_file(
+    suite: pytest.Pytester, workers: list[str]
+) -> None:
+    suite.runpytest_subprocess(*workers, "--llm-results", "r.jsonl").assert_outcomes(passed=12)
+    first = load_results(suite.path / "r.jsonl").header["run_id"]
+    suite.runpytest_subprocess(*workers, "--llm-results", "r.jsonl").assert_outcomes(passed=12)
+    results = load_results(suite.path / "r.jsonl")
+    assert len(results.headers) == 1 and results.header["run_id"] != first
+    assert sorted(c["case_id"] for c in results.cases) == sorted(f"c{i}" for i in range(12))
+
+
 def test_shards_partition_the_cases(suite: pytest.Pytester) -> None:
     seen: list[str] = []
     for k in (1, 2, 3):
