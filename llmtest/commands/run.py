@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import time
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from llmtest.errors import ConfigError, LLMTestError
 from llmtest.evaluation import CaseOutcome
 from llmtest.layers import build_layers
 from llmtest.reports.summary import plural
-from llmtest.results.history import History
+from llmtest.results.history import History, RunRecorder
 from llmtest.results.jsonl import (
     ResultWriter,
     RunHeader,
@@ -189,9 +190,15 @@ def run(args: argparse.Namespace) -> int:
         run_id = new_run_id()
         results_path = Path(args.llm_results or f"runs/{run_id}.jsonl")
 
-    writer = ResultWriter(results_path)
+    recorder: RunRecorder | None = None
     if resume is None:
-        writer.write_header(_header(run_id, plan, suites, root))
+        header = _header(run_id, plan, suites, root)
+        if not args.no_history:
+            recorder = History(args.history).recorder(header.to_record())
+        writer = ResultWriter(results_path, on_record=recorder.add if recorder else None)
+        writer.write_header(header)
+    else:
+        writer = ResultWriter(results_path)
     display = Display(console, len(plan.cases), args.progress)
     engine = prepared.engine(args, display)
     started = time.perf_counter()
@@ -213,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
         writer.close()
     elapsed = time.perf_counter() - started
     if not args.no_history:
-        _record_history(args.history, results_path, console)
+        _record_history(args.history, results_path, console, recorder)
     _print_summary(out, plan, totals, elapsed, results_path, replaced_earlier=writer.replaced)
     return 130 if totals.interrupted else totals.exit_code
 
@@ -237,10 +244,16 @@ def _header(run_id: str, plan: RunPlan, suites: list[Any], root: Path) -> RunHea
     )
 
 
-def _record_history(path: str, results_path: Path, console: Console) -> None:
+def _record_history(
+    path: str, results_path: Path, console: Console, recorder: RunRecorder | None
+) -> None:
+    """Store the run; a resumed run is read back whole from its results file."""
     try:
-        History(path).import_file(results_path)
-    except (LLMTestError, OSError) as exc:
+        if recorder is not None:
+            recorder.store(source=results_path)
+        else:
+            History(path).import_file(results_path)
+    except (LLMTestError, OSError, sqlite3.Error) as exc:
         console.print(f"warning: could not record the run in {path}: {exc}", markup=False)
 
 

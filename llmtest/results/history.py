@@ -183,6 +183,13 @@ class FlakyCase:
         return {**asdict(self), "pass_rate": self.pass_rate}
 
 
+def _run_id(header: Mapping[str, Any]) -> str:
+    run_id = header.get("run_id")
+    if not run_id:
+        raise LLMTestError("cannot record a run without a run_id in its header")
+    return str(run_id)
+
+
 class History:
     """The run history database. Creating the object touches nothing; the file (and its
     folder) is created by the first :meth:`record_run`. Queries on a missing file return
@@ -206,11 +213,23 @@ class History:
         """Store a run from its header and case records, replacing any earlier copy of the
         same run id (a resumed run is recorded again, whole). Every case belongs to the
         header's run, whatever its own ``run_id`` says (a merged file keeps the shards')."""
-        run_id = header.get("run_id")
-        if not run_id:
-            raise LLMTestError("cannot record a run without a run_id in its header")
-        run_id = str(run_id)
+        run_id = _run_id(header)
         rows = [self._case_row(run_id, case) for case in cases]
+        self._store(run_id, header, rows, finished_at=finished_at, source=source)
+
+    def recorder(self, header: Mapping[str, Any]) -> RunRecorder:
+        """Record a run as its case records are written (see :class:`RunRecorder`)."""
+        return RunRecorder(self, header)
+
+    def _store(
+        self,
+        run_id: str,
+        header: Mapping[str, Any],
+        rows: list[tuple[Any, ...]],
+        *,
+        finished_at: str | None,
+        source: Path | str | None,
+    ) -> None:
         model = header.get("model")
         model = model if isinstance(model, Mapping) else {"name": model}
         provider_models = Counter(row[5] for row in rows if row[5])
@@ -485,3 +504,27 @@ def _rollback(conn: sqlite3.Connection) -> None:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+class RunRecorder:
+    """A run's history rows, built as its records are written while the run waits for
+    answers, so that storing it at the end is one transaction and not a second reading
+    of the whole results file."""
+
+    def __init__(self, history: History, header: Mapping[str, Any]) -> None:
+        self.history = history
+        self.header = header
+        self.run_id = _run_id(header)
+        self._rows: list[tuple[Any, ...]] = []
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        self._rows.append(self.history._case_row(self.run_id, record))
+
+    def store(self, *, source: Path | str | None = None) -> None:
+        self.history._store(
+            self.run_id,
+            self.header,
+            self._rows,
+            finished_at=datetime.now(UTC).isoformat(),
+            source=source,
+        )

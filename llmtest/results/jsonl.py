@@ -8,7 +8,7 @@ import os
 import subprocess
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,8 +116,16 @@ class ResultWriter(JsonlAppender):
 
     what = "results file"
 
-    def __init__(self, path: Path | str, redactor: Redactor | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        redactor: Redactor | None = None,
+        *,
+        on_record: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         super().__init__(path, redactor)
+        self.on_record = on_record
+        """Also given every case record written (the history's recorder)."""
         self.written = 0
         self.replaced = False
         """Whether starting this run replaced an earlier run's records at the path."""
@@ -133,8 +141,11 @@ class ResultWriter(JsonlAppender):
         self.append(header.to_record())
 
     def write(self, result: CaseResult) -> None:
-        self.append(result.to_record())
+        record = result.to_record()
+        self.append(record)
         self.written += 1
+        if self.on_record is not None:
+            self.on_record(record)
 
     def __enter__(self) -> ResultWriter:
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -14,6 +15,7 @@ import pytest
 
 from llmtest.cli import main
 from llmtest.results import load_results
+from llmtest.results.history import History
 from tests.support.llm_server import FakeLLMServer
 
 
@@ -234,6 +236,28 @@ def test_interrupt_then_resume_runs_only_what_is_missing(
         assert len(final.headers) == 1
         for prompt in before:
             assert len(server.requests_for(prompt)) == 1
+
+
+def test_the_history_holds_what_the_results_file_holds(project: Path) -> None:
+    (project / "tests" / "test_fail.llm.yaml").write_text(
+        "cases: [{id: nope, prompt: hi, tags: [t], assert: [{contains: absent}]}]\n"
+    )
+    assert main(["run", "--progress", "none", "tests", "--out", "r.jsonl"]) == 1
+    History(project / "imported.sqlite").import_file("r.jsonl")
+
+    def rows(database: str, table: str) -> list[dict[str, object]]:
+        with sqlite3.connect(project / database) as db:
+            db.row_factory = sqlite3.Row
+            found = [dict(r) for r in db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3")]
+        for row in found:  # when the run was stored, not what it holds
+            row.pop("recorded_at", None)
+            row.pop("finished_at", None)
+        return found
+
+    for table in ("runs", "cases"):
+        assert rows(".llmtest/history.sqlite", table) == rows("imported.sqlite", table)
+    (run,) = History(project / ".llmtest/history.sqlite").recent_runs()
+    assert (run.cases, run.passed, run.failed) == (4, 3, 1)
 
 
 def test_secrets_never_reach_results_cassettes_history_or_reports(
