@@ -149,6 +149,15 @@ def fake_server(delay: float, extra: Sequence[str] = ()) -> Iterator[int]:
                 proc.wait()
 
 
+def sdk_alone(port: int, cases: int, concurrency: int) -> float:
+    """Wall seconds for the SDK alone, spawn to exit, like the llmtest runs."""
+    script = REPO / "benchmarks" / "_sdk_alone.py"
+    timed = run_timed([PYTHON, str(script), str(port), str(cases), str(concurrency)], REPO)
+    if timed.returncode != 0:
+        raise SystemExit(f"the SDK-alone run failed ({timed.returncode}):\n{timed.tail()}")
+    return timed.seconds
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 

@@ -1,5 +1,8 @@
 """The openai SDK on its own, set up as llmtest's adapter sets it up: the floor for any
-framework that calls models through it (run as its own process by bench_run.py).
+framework that calls models through it (run as its own process by the benchmarks).
+
+``CONCURRENCY`` worker tasks take the requests in turn, so nothing but the SDK's own work
+(and the interpreter's start-up and import of the SDK) stands between the requests.
 
 Usage: python benchmarks/_sdk_alone.py PORT CASES CONCURRENCY
 """
@@ -19,15 +22,15 @@ async def main(port: int, cases: int, concurrency: int) -> None:
         max_retries=0,
         http_client=openai.DefaultAioHttpClient(),
     )
-    slots = asyncio.Semaphore(concurrency)
+    numbers = iter(range(cases))
 
-    async def one(i: int) -> None:
-        async with slots:
+    async def worker() -> None:
+        for i in numbers:
             body = {"model": "bench-model", "messages": [{"role": "user", "content": f"q {i}"}]}
             answer = await client.post("/chat/completions", body=body, cast_to=dict[str, object])
             assert "choices" in answer
 
-    await asyncio.gather(*(one(i) for i in range(cases)))
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, cases))))
     await client.close()
 
 

@@ -44,6 +44,7 @@ from _common import (
     median,
     pytest_cmd,
     run_timed,
+    sdk_alone,
     summary_counts,
     use_bytecode_cache,
     verdict,
@@ -148,11 +149,11 @@ def main() -> int:
         with fake_server(args.delay) as port:
             write_pyproject(project, port)
             write_suite(project, args.cases)
-            _measure(args, project, ideal)
+            _measure(args, project, ideal, port)
     return 0
 
 
-def _measure(args: argparse.Namespace, project: Path, ideal: float) -> None:
+def _measure(args: argparse.Namespace, project: Path, ideal: float, port: int) -> None:
     # Untimed warm-up: fills the bytecode cache (pytest, plugins, the SDK) and the
     # server's first connections, as any second run on a developer's machine has.
     warm = project / "warmup"
@@ -172,6 +173,7 @@ def _measure(args: argparse.Namespace, project: Path, ideal: float) -> None:
     )
 
     runs: list[float] = []
+    floors: list[float] = []
     all_ok = True
     for n in range(args.runs):
         write_suite(project, args.cases)
@@ -179,10 +181,17 @@ def _measure(args: argparse.Namespace, project: Path, ideal: float) -> None:
         ok, detail = check_run(timed, args.cases)
         all_ok &= ok
         runs.append(timed.seconds)
-        print(f"  run {n + 1}: {timed.seconds:.2f} s wall ({detail})")
+        # The same requests from the openai SDK alone, right after: the floor on this
+        # machine at this minute for anything that calls the server through the SDK.
+        floors.append(sdk_alone(port, args.cases, args.concurrency))
+        print(
+            f"  run {n + 1}: {timed.seconds:.2f} s wall ({detail}); "
+            f"the openai SDK alone: {floors[-1]:.2f} s"
+        )
         if not ok:
             print("    " + timed.tail().replace("\n", "\n    "))
     best, med = min(runs), median(runs)
+    floor = median(floors)
     target = TOLERANCE * ideal + collection
     print()
     print(f"  ideal ceil({args.cases}/{args.concurrency}) x {args.delay:g} s = {ideal:.2f} s")
@@ -191,6 +200,11 @@ def _measure(args: argparse.Namespace, project: Path, ideal: float) -> None:
         f"  measured: best {best:.2f} s, median {med:.2f} s "
         f"(run minus collection: {med - collection:.2f} s = "
         f"{(med - collection) / ideal:.2f} x ideal)"
+    )
+    print(
+        f"  the openai SDK alone (benchmarks/_sdk_alone.py: same requests, same concurrency, "
+        f"its own process, no pytest), median {floor:.2f} s = {floor / ideal:.2f} x ideal; "
+        f"pytest + llmtest minus the SDK alone: {med - floor:+.2f} s"
     )
     print(
         f"  {verdict(med <= target and all_ok)}: concurrent run, median {med:.2f} s vs target "

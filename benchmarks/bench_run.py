@@ -10,8 +10,9 @@ Targets (issue "Runner"):
 Each target is measured for llmtest's own work and through the official openai SDK:
 
 - framework: the ``echo:`` adapter (instant) and a ``callable:`` app that answers after
-  100 ms (``await asyncio.sleep``): planning, the engine, evaluation and streaming every
-  record to disk, with no HTTP client in the way;
+  100 ms (``await asyncio.sleep``): loading the cases, planning, the engine, evaluation,
+  streaming every record to disk and storing the run in the history database (as a user's
+  run does by default), with no HTTP client in the way;
 - openai SDK: the ``openai`` adapter against the local fake server (its own process), next
   to the SDK alone: benchmarks/_sdk_alone.py makes the same calls with the same client
   setup and nothing else, the floor for any framework on this machine. The difference
@@ -28,16 +29,18 @@ import math
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     PYTHON,
-    REPO,
     fake_server,
     machine,
+    median,
     run_timed,
+    sdk_alone,
     use_bytecode_cache,
     verdict,
 )
@@ -90,7 +93,6 @@ def timed_run(folder: Path, model: str, concurrency: int, out: str) -> tuple[flo
         str(concurrency),
         "--out",
         out,
-        "--no-history",
         "--progress",
         "none",
         "--cache",
@@ -103,59 +105,70 @@ def timed_run(folder: Path, model: str, concurrency: int, out: str) -> tuple[flo
     return timed.seconds, (int(rss.group(1)) / 1024 if rss else float("nan")), timed.stdout
 
 
-def sdk_alone(port: int, cases: int, concurrency: int) -> float:
-    """Wall seconds for the SDK alone, spawn to exit, like the llmtest runs."""
-    script = Path(__file__).resolve().parent / "_sdk_alone.py"
-    timed = run_timed([PYTHON, str(script), str(port), str(cases), str(concurrency)], REPO)
-    if timed.returncode != 0:
-        raise SystemExit(f"the SDK-alone run failed ({timed.returncode}):\n{timed.tail()}")
-    return timed.seconds
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument("--delay", type=float, default=0.1)
     parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each row (median)")
     args = parser.parse_args()
-    n, delay_ms = args.cases, args.delay * 1000
+    n, delay_ms, c = args.cases, args.delay * 1000, args.concurrency
+    rows: dict[str, tuple[list[float], list[float]]] = {}
+
+    def measure(name: str, timed: Callable[[], tuple[float, float]]) -> None:
+        seconds, rss = rows.setdefault(name, ([], []))
+        figures = timed()
+        seconds.append(figures[0])
+        rss.append(figures[1])
+
+    def llmtest(folder: Path, model: str) -> Callable[[], tuple[float, float]]:
+        return lambda: timed_run(folder, model, c, "r.jsonl")[:2]
+
     with tempfile.TemporaryDirectory(prefix="llmtest-bench-run-") as tmp:
         root = Path(tmp)
         print(f"bench_run  ({machine()})")
         print("  " + use_bytecode_cache(True, root / "pycache"))
-        rows: list[tuple[str, float, float]] = []
 
         local = root / "local"
         write_project(local, n, None, args.delay)
-        timed_run(local, "echo:", args.concurrency, "warm.jsonl")
-        echo_s, rss, _ = timed_run(local, "echo:", args.concurrency, "echo.jsonl")
-        rows.append(("llmtest, echo: (instant)", echo_s, rss))
-        app_s, rss, _ = timed_run(local, "app", args.concurrency, "app.jsonl")
-        rows.append((f"llmtest, callable app ({delay_ms:.0f} ms)", app_s, rss))
+        timed_run(local, "echo:", c, "warm.jsonl")
+        for _ in range(args.runs):
+            measure("llmtest, echo: (instant)", llmtest(local, "echo:"))
+            measure(f"llmtest, callable app ({delay_ms:.0f} ms)", llmtest(local, "app"))
 
-        with fake_server(0.0) as port:
-            instant = root / "instant"
-            write_project(instant, n, port)
-            sdk_instant_s, rss, _ = timed_run(instant, "bench", args.concurrency, "r.jsonl")
-            rows.append(("llmtest, openai SDK, instant server", sdk_instant_s, rss))
-            floor_instant_s = sdk_alone(port, n, args.concurrency)
-            rows.append(("openai SDK alone, instant server", floor_instant_s, float("nan")))
-
-        with fake_server(args.delay) as port:
-            slow = root / "slow"
-            write_project(slow, n, port)
-            sdk_slow_s, rss, _ = timed_run(slow, "bench", args.concurrency, "r.jsonl")
-            rows.append((f"llmtest, openai SDK, {delay_ms:.0f} ms server", sdk_slow_s, rss))
-            floor_slow_s = sdk_alone(port, n, args.concurrency)
-            rows.append((f"openai SDK alone, {delay_ms:.0f} ms server", floor_slow_s, float("nan")))
+        for delay, label in ((0.0, "instant server"), (args.delay, f"{delay_ms:.0f} ms server")):
+            with fake_server(delay) as port:
+                project = root / f"server-{delay}"
+                write_project(project, n, port)
+                for _ in range(args.runs):
+                    # Side by side, so that both see the machine as it is at that minute.
+                    measure(f"llmtest, openai SDK, {label}", llmtest(project, "bench"))
+                    measure(
+                        f"openai SDK alone, {label}",
+                        lambda port=port: (sdk_alone(port, n, c), float("nan")),
+                    )
 
     print(
-        f"  {n} cases, --concurrency {args.concurrency} (wall time of the whole command, "
-        "start-up included)"
+        f"  {n} cases, --concurrency {c}, median of {args.runs} runs (wall time of the whole "
+        "command, start-up included)"
     )
-    for name, seconds, rss in rows:
-        memory = f"peak RSS {rss:5.0f} MB" if rss == rss else ""
-        print(f"    {name:<38} {seconds:6.2f} s  {n / seconds:7.0f} cases/s  {memory}")
+    figures = {}
+    for name, (seconds, rss) in rows.items():
+        figures[name] = median(seconds)
+        memory = f"peak RSS {max(rss):5.0f} MB" if rss[0] == rss[0] else ""
+        runs = ", ".join(f"{s:.2f}" for s in seconds)
+        print(
+            f"    {name:<38} {figures[name]:6.2f} s  {n / figures[name]:7.0f} cases/s  "
+            f"{memory:<18} (runs: {runs})"
+        )
+    echo_s, app_s = (
+        figures["llmtest, echo: (instant)"],
+        figures[f"llmtest, callable app ({delay_ms:.0f} ms)"],
+    )
+    sdk_instant_s = figures["llmtest, openai SDK, instant server"]
+    floor_instant_s = figures["openai SDK alone, instant server"]
+    sdk_slow_s = figures[f"llmtest, openai SDK, {delay_ms:.0f} ms server"]
+    floor_slow_s = figures[f"openai SDK alone, {delay_ms:.0f} ms server"]
 
     echo_rate = n / echo_s
     overhead_ms = (sdk_instant_s - floor_instant_s) / n * 1000
@@ -182,7 +195,7 @@ def main() -> None:
         f"({sdk_slow_s / ideal:.2f} x ideal); the SDK alone {floor_slow_s:.2f} s "
         f"({floor_slow_s / ideal:.2f} x ideal)"
     )
-    peak = max(r[2] for r in rows if r[2] == r[2])
+    peak = max(max(rss) for _, rss in rows.values() if rss[0] == rss[0])
     print(f"  3. peak RSS target < {TARGET_RSS_MB:.0f} MB, measured {peak:.0f} MB")
     print(f"     {verdict(peak < TARGET_RSS_MB)}")
 
