@@ -311,6 +311,13 @@ class CachingAdapter:
             self.cache.put(key, response)
             return response
 
+    def is_cached(self, request: Request) -> bool:
+        """Whether ``request`` will be answered from the cache: the engine then spends no
+        rate-limit budget and no model turn on it."""
+        if not cache_policy(effective_params(self.model, request), self.mode):
+            return False
+        return self.cache.path_for(request_key(self.model, request)).is_file()
+
     async def aclose(self) -> None:
         await self.inner.aclose()
 

@@ -178,6 +178,10 @@ class RecordingAdapter:
         self.recorder.record(self.model, request, response)
         return response
 
+    def is_cached(self, request: Request) -> bool:
+        is_cached = getattr(self.inner, "is_cached", None)
+        return bool(is_cached is not None and is_cached(request))
+
     async def aclose(self) -> None:
         await self.inner.aclose()
 

@@ -94,6 +94,9 @@ class Engine:
     process answers one at a time). Such an adapter has a ``reserve()`` async context
     manager: the engine enters it before taking a concurrency slot and starting the
     timeout, so ``timeout_s`` bounds the call itself, never its wait for a turn.
+
+    A request the response cache will answer (``is_cached``, on the cache layer) spends
+    neither the model's rate-limit budget nor a turn.
     """
 
     concurrency: int = 16
@@ -271,11 +274,15 @@ class Engine:
             limiter = RateLimiter(model.requests_per_minute, model.tokens_per_minute)
             self._limiters[model.name] = limiter
         reserve = self._reservations[model.name]
+        is_cached = getattr(adapter, "is_cached", None)
         retry = 0
         while True:
-            await limiter.acquire()
+            # A cached answer costs the provider nothing: no budget, no turn at the model.
+            free = is_cached is not None and is_cached(request)
+            if not free:
+                await limiter.acquire()
             try:
-                async with reserve(), self._semaphore:
+                async with contextlib.nullcontext() if free else reserve(), self._semaphore:
                     self.stats.calls += 1
                     try:
                         # asyncio.timeout, not wait_for: no extra task per call.
@@ -286,7 +293,8 @@ class Engine:
                             f"{model_label(model.name)}: no answer within {model.timeout_s:g}s",
                             retryable=True,
                         ) from None
-                limiter.record_tokens(response.usage.total_tokens or 0)
+                if not free:
+                    limiter.record_tokens(response.usage.total_tokens or 0)
                 return response, retry
             except ModelCallError as exc:
                 error = exc

@@ -20,8 +20,11 @@ import pytest
 from llmtest.adapters.base import Request, Response, Usage
 from llmtest.adapters.openai import OpenAIAdapter
 from llmtest.cache import CachingAdapter, ResponseCache, cache_policy, request_key
+from llmtest.cases.model import Case
 from llmtest.config import ModelConfig
+from llmtest.engine import Engine, Job
 from llmtest.errors import ModelCallError
+from llmtest.layers import build_layers
 from tests.support.llm_server import FakeLLMServer
 
 SECRET = "sk-test-SECRET-xyz"
@@ -268,3 +271,33 @@ def test_a_stored_response_without_usage_reads_back(cache: ResponseCache) -> Non
     cache.put("cd" + "1" * 62, Response(text="plain", usage=Usage()))
     stored = cache.get("cd" + "1" * 62)
     assert stored is not None and stored.text == "plain" and stored.usage == Usage()
+
+
+def test_cache_hits_spend_no_rate_limit_budget(server: FakeLLMServer, tmp_path: Path) -> None:
+    # One request a minute: the first run spends it; the second is all cache hits, so it
+    # must not wait a minute per case.
+    model = model_at(server, requests_per_minute=1)
+    cases = [
+        Case(id=f"c{i}", suite="s", messages=request(f"q {i}").messages, assertions=(), hash="h")
+        for i in range(3)
+    ]
+    layers = build_layers(cache_mode="auto", record=None, root=tmp_path)
+    first = Engine(wrap_adapter=layers)
+    try:
+        assert not first.submit(cases[0], model).result(timeout=10).errors
+    finally:
+        first.close()
+    second = Engine(wrap_adapter=layers)
+    started = time.monotonic()
+    try:
+        # Case 0 is cached; cases 1 and 2 are not: the fresh limiter's one request goes to
+        # case 1, and case 2 would wait a minute. Cancel it once 0 and 1 are answered.
+        futures = second.submit_many([Job(c, model) for c in cases])
+        assert not futures[0].result(timeout=10).errors
+        assert not futures[1].result(timeout=10).errors
+        assert time.monotonic() - started < 10
+        assert not futures[2].done()
+        futures[2].cancel()
+    finally:
+        second.close()
+    assert len(server.requests_for("q 0")) == 1
