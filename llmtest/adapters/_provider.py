@@ -78,8 +78,8 @@ class ProviderAdapter(ABC, Generic[ClientT]):
     def __init__(self, config: ModelConfig) -> None:
         if not config.model:
             raise ConfigError(
-                f"{model_label(config.name)}: the {self.name} adapter needs a model name, "
-                f"e.g. --llm-model {self.name}:{self.example_model}, or model = "
+                f"{model_label(config.name)}: the {self.name} adapter needs a model name: "
+                f"a spec such as {self.name}:{self.example_model}, or model = "
                 f'"{self.example_model}" in the alias'
             )
         self.config = config
