@@ -178,6 +178,11 @@ def main() -> None:
     print(
         f"     through the openai SDK: {n / sdk_instant_s:.0f} cases/s; the SDK alone "
         f"{n / floor_instant_s:.0f}/s; llmtest adds {overhead_ms:.2f} ms per case"
+        + (
+            f" (its own throughput beside the SDK: {1000 / overhead_ms:.0f} cases/s)"
+            if overhead_ms > 0
+            else ""
+        )
     )
 
     ideal = math.ceil(n / args.concurrency) * args.delay
