@@ -89,8 +89,9 @@ class ProjectConfig:
             aliased = model_from_table(spec, self.models[spec], where=self._where(spec))
             return replace(aliased, root=root)
         if ":" not in spec and spec in _adapter_names():
-            # A bare adapter name, as `--llm-model local` or `echo`: its default model.
-            return ModelConfig(name=spec, adapter=spec, model="", root=root)
+            # A bare adapter name, as `--llm-model local` or `echo`, is the spec `local:`:
+            # one name in results, history and merges, whichever way it was written.
+            return ModelConfig(name=f"{spec}:", adapter=spec, model="", root=root)
         if ":" not in spec:
             known = ", ".join(sorted(self.models)) or "none defined"
             adapters = ", ".join(sorted(_adapter_names()))

@@ -102,7 +102,10 @@ class Planner:
             except ConfigError as exc:
                 raise ConfigError(f"{case.suite}: case {case.id!r}: {exc}") from None
             if case.skip:
-                skipped.append((case, model))
+                if (case.suite, case.id, case.hash, 0) in done:  # recorded before a resume
+                    already += 1
+                else:
+                    skipped.append((case, model))
                 continue
             missing = tuple(
                 i for i in range(case.repeat) if (case.suite, case.id, case.hash, i) not in done

@@ -66,7 +66,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     policy = load_gate(args.gate)
     prepared = prepare(args, console)
     if isinstance(prepared, int):

@@ -6,6 +6,7 @@ import argparse
 import sqlite3
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,15 +21,17 @@ from llmtest.engine import Engine, RetryEvent
 from llmtest.errors import ConfigError, LLMTestError
 from llmtest.evaluation import CaseOutcome
 from llmtest.layers import build_layers
-from llmtest.reports.summary import plural
+from llmtest.reports.summary import Counts, plural, summarize
 from llmtest.results.history import History, RunRecorder
 from llmtest.results.jsonl import (
+    ResultsFile,
     ResultWriter,
     RunHeader,
     git_sha,
     header_model,
     load_results,
     new_run_id,
+    write_results,
 )
 from llmtest.runner import Lane, Planner, RunPlan, RunTotals, execute_lanes, load_suites
 from llmtest.selection import Selection, discover, split_list
@@ -174,14 +177,25 @@ def prepare(args: argparse.Namespace, console: Console) -> Prepared | int:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console(stderr=True)
+    # soft_wrap: a message is one line however narrow the terminal (grep-able in CI logs).
+    console = Console(stderr=True, soft_wrap=True)
     out = Console(soft_wrap=True)
     prepared = prepare(args, console)
     if isinstance(prepared, int):
         return prepared
     root, suites = prepared.root, prepared.suites
-    resume = load_results(args.resume) if args.resume else None
-    plan = prepared.planner(args, args.llm_model).plan(suites, resume)
+    resume = _load_resume(args, suites) if args.resume else None
+    model = args.llm_model
+    if model is None and resume is not None:
+        model = _resumed_model(resume.header)
+    planner = prepared.planner(args, model)
+    if model is not None:
+        try:
+            planner.model(model)
+        except ConfigError as exc:
+            flag = "--model" if args.llm_model else f"the model of {args.resume}"
+            raise ConfigError(f"{flag}: {exc}") from None
+    plan = planner.plan(suites, resume)
     if resume is not None:
         _check_resume_model(resume.header, plan)
         run_id = str(resume.header.get("run_id") or new_run_id())
@@ -221,8 +235,64 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     if not args.no_history:
         _record_history(args.history, results_path, console, recorder)
-    _print_summary(out, plan, totals, elapsed, results_path, replaced_earlier=writer.replaced)
-    return 130 if totals.interrupted else totals.exit_code
+    # A resumed run's verdict is the whole file's, not only this session's share.
+    whole = summarize(load_results(results_path)).counts if resume is not None else None
+    verdict = _verdict(totals, whole, nothing_selected=_nothing_selected(plan, args))
+    _print_summary(
+        out, plan, totals, elapsed, results_path, verdict, whole, replaced_earlier=writer.replaced
+    )
+    return verdict[0]
+
+
+def _nothing_selected(plan: RunPlan, args: argparse.Namespace) -> bool:
+    """No case matched the selection: a mistyped -k must not pass a gate. (An empty
+    shard is fine: its cases went to the others.)"""
+    empty = not plan.cases and not plan.skipped and not plan.already_done
+    return empty and args.llm_shard is None
+
+
+def _verdict(totals: RunTotals, whole: Counts | None, *, nothing_selected: bool) -> tuple[int, str]:
+    """The exit code and the line that says it."""
+    if totals.interrupted:
+        return 130, "interrupted before the end"
+    if nothing_selected:
+        return 2, "no case matched the selection"
+    errors, failed = (whole.errors, whole.failed) if whole else (totals.errors, totals.failed)
+    if errors:
+        return 2, "errors prevented a verdict"
+    if failed:
+        return 1, "some cases failed"
+    return 0, "all cases passed"
+
+
+def _load_resume(args: argparse.Namespace, suites: list[Suite]) -> ResultsFile:
+    """The file to resume, without records of cases that have changed since (they run
+    again, and a report must not count the old answer beside the new one)."""
+    if args.llm_results and Path(args.llm_results) != Path(args.resume):
+        raise ConfigError(
+            f"--out {args.llm_results} and --resume {args.resume} name different files; "
+            "a resumed run continues in its own file"
+        )
+    resume = load_results(args.resume)
+    current: dict[tuple[Any, Any], str] = {
+        (case.suite, case.id): case.hash for suite in suites for case in suite.cases
+    }
+    kept = [
+        c
+        for c in resume.cases
+        if current.get((c.get("suite"), c.get("case_id")), c.get("case_hash")) == c.get("case_hash")
+    ]
+    if len(kept) < len(resume.cases):
+        write_results(args.resume, resume.header, kept)
+        resume = load_results(args.resume)
+    return resume
+
+
+def _resumed_model(header: Mapping[str, Any]) -> str | None:
+    """The model a resumed run used, when the command line names none."""
+    model = header.get("model")
+    name = model.get("name") if isinstance(model, Mapping) else model
+    return str(name) if name and name != "mixed" else None
 
 
 def _check_resume_model(header: dict[str, Any], plan: RunPlan) -> None:
@@ -335,6 +405,8 @@ def _print_summary(
     totals: RunTotals,
     elapsed: float,
     path: Path,
+    verdict: tuple[int, str],
+    whole: Counts | None = None,
     *,
     replaced_earlier: bool = False,
 ) -> None:
@@ -372,15 +444,15 @@ def _print_summary(
     if len(totals.problems) > MAX_PROBLEMS_SHOWN:
         out.print(f"… and {len(totals.problems) - MAX_PROBLEMS_SHOWN} more", markup=False)
     if plan.already_done:
-        out.print(f"{plan.already_done} cases were already in the resumed file", markup=False)
+        out.print(f"{plural(plan.already_done, 'case')} already in the resumed file", markup=False)
+    if whole is not None:
+        out.print(
+            f"the whole run: {plural(whole.cases, 'case')} · {whole.passed} passed · "
+            f"{whole.failed} failed · {whole.errors} errors · {whole.skipped} skipped",
+            markup=False,
+        )
     replaced = " (it held an earlier run: replaced)" if replaced_earlier else ""
     out.print(f"results: {path}{replaced}", markup=False, highlight=False)
-    if totals.interrupted:
-        out.print("verdict: interrupted before the end (exit 130)", markup=False)
-    elif totals.errors:
-        out.print("verdict: errors prevented a verdict (exit 2)", markup=False)
-    elif totals.failed:
-        out.print("verdict: some cases failed (exit 1)", markup=False)
-    else:
-        out.print("verdict: all cases passed (exit 0)", markup=False)
+    code, why = verdict
+    out.print(f"verdict: {why} (exit {code})", markup=False)
     sys.stdout.flush()

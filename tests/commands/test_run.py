@@ -238,6 +238,76 @@ def test_interrupt_then_resume_runs_only_what_is_missing(
             assert len(server.requests_for(prompt)) == 1
 
 
+def partial(path: Path, records: int) -> None:
+    """Keep the header and the first ``records`` case records: a run cut short."""
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[: 1 + records]) + "\n")
+
+
+def test_a_resumed_run_is_judged_on_the_whole_file(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "tests" / "test_fail.llm.yaml").write_text(
+        "cases: [{id: nope, prompt: hi, assert: [{contains: absent}]}]\n"
+    )
+    assert run("tests/test_fail.llm.yaml", "tests/test_lib.llm.jsonl", "--out", "r.jsonl") == 1
+    partial(project / "r.jsonl", 1)  # the failed case, first in the file
+    assert load_results(project / "r.jsonl").cases[0]["status"] == "fail"
+    capsys.readouterr()
+    assert run("tests", "--resume", "r.jsonl") == 1
+    out = capsys.readouterr().out
+    assert "1 case already in the resumed file" in out
+    assert "the whole run: 4 cases · 3 passed · 1 failed · 0 errors · 0 skipped" in out
+    assert "verdict: some cases failed (exit 1)" in out
+
+
+def test_a_resume_reuses_the_runs_model_and_reruns_changed_cases(
+    project: Path, fake_provider: FakeLLMServer
+) -> None:
+    (project / "tests" / "test_skip.llm.yaml").write_text(
+        "cases: [{id: later, prompt: hi, skip: not yet}]\n"
+    )
+    with (project / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(
+            f'[tool.llmtest.models.other]\nadapter = "openai"\nmodel = "m2"\n'
+            f'base_url = "{fake_provider.url}"\n'
+        )
+    assert run("tests", "--model", "other", "--out", "r.jsonl") == 0
+    partial(project / "r.jsonl", 3)
+    suite = project / "tests" / "test_lib.llm.jsonl"
+    suite.write_text(suite.read_text().replace("question 0", "question zero"))
+    # No --model: the run's own model, not the project default.
+    assert run("tests", "--resume", "r.jsonl") == 0
+    final = load_results(project / "r.jsonl")
+    assert sorted(c["case_id"] for c in final.cases) == ["c0", "c1", "c2", "later"]
+    assert {c["model"] for c in final.cases} == {"other"}
+    assert len(fake_provider.requests_for("question zero")) == 1
+
+
+def test_resume_and_a_different_out_file_are_refused(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("tests", "--out", "r.jsonl") == 0
+    assert run("tests", "--resume", "r.jsonl", "--out", "other.jsonl") == 2
+    assert "--out other.jsonl and --resume r.jsonl name different files" in capsys.readouterr().err
+
+
+def test_a_selection_that_matches_nothing_is_no_verdict(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("tests", "-k", "nomatch*", "--out", "r.jsonl") == 2
+    assert "verdict: no case matched the selection (exit 2)" in capsys.readouterr().out
+
+
+def test_an_unknown_model_on_the_command_line_names_the_flag(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("tests", "--model", "nosuch", "--out", "r.jsonl") == 2
+    err = capsys.readouterr().err
+    assert "--model: unknown model 'nosuch'" in err
+    assert "case" not in err
+
+
 def test_the_history_holds_what_the_results_file_holds(project: Path) -> None:
     (project / "tests" / "test_fail.llm.yaml").write_text(
         "cases: [{id: nope, prompt: hi, tags: [t], assert: [{contains: absent}]}]\n"
