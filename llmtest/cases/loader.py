@@ -206,6 +206,13 @@ class _SuiteLoader:
             )
             raise fail(f"duplicate case id (first defined at {where})", ("id",), "id")
         self.seen_ids[case_id] = (display, raw_case.line)
+        given = [name for name in ("prompt", "input", "messages") if name in data]
+        if len(given) > 1:
+            raise fail(
+                f"give one of 'prompt', 'input' or 'messages', not {' and '.join(given)}",
+                (given[1],),
+                given[1],
+            )
 
         variables = {**scope.vars, **data.get("vars", {})}
         system_text = data.get("system", scope.system)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,8 @@ class RawSuite:
 def read_suite(path: Path, display: str) -> RawSuite:
     suffix = path.suffix.lower()
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: Excel's "CSV UTF-8" (and some editors) start the file with a BOM.
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise CaseFileError(display, f"cannot read case file: {exc}") from None
     if suffix in (".yaml", ".yml"):
@@ -153,6 +155,9 @@ def _read_jsonl(path: Path, display: str, text: str) -> RawSuite:
 
 _CSV_LIST_COLUMNS = {"tags"}
 _CSV_NUMBER_COLUMNS = {"repeat": int, "min_pass_rate": float}
+_CSV_NUMBER_ASSERTIONS = {"length", "latency_ms", "tokens", "cost"}
+"""Assertions whose one-cell argument is a bound: ``200`` in the cell is the number 200."""
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _CSV_CASE_COLUMNS = {
     "id",
     "prompt",
@@ -171,6 +176,16 @@ def _read_csv(path: Path, display: str, text: str) -> RawSuite:
     reader = csv.DictReader(text.splitlines())
     if not reader.fieldnames:
         raise CaseFileError(display, "the CSV file has no header row", line=1)
+    if len(reader.fieldnames) == 1:
+        (header,) = reader.fieldnames
+        for delimiter, name in ((";", "semicolons"), ("\t", "tabs")):
+            if delimiter in header:
+                raise CaseFileError(
+                    display,
+                    f"the header row {header!r} is one column: case files are comma-separated "
+                    f"and this one seems to use {name}",
+                    line=1,
+                )
     cases: list[RawCase] = []
     line = 1
     for row in reader:
@@ -206,9 +221,14 @@ def _csv_case(row: dict[str, Any], display: str, line: int) -> RawCase:
         elif name.startswith(("vars.", "var:")):
             variables[name.split(".", 1)[-1].split(":", 1)[-1]] = cell
         elif name in _CSV_CASE_COLUMNS:
-            data[name] = _cell_value(cell) if name.startswith("expected_") else cell
+            data[name] = (
+                _cell_value(cell, display, line, name) if name.startswith("expected_") else cell
+            )
+        elif name in _CSV_NUMBER_ASSERTIONS and _NUMBER.fullmatch(cell.strip()):
+            number = float(cell)
+            assertions.append({name: int(number) if number.is_integer() else number})
         else:
-            assertions.append({name: _cell_value(cell)})
+            assertions.append({name: _cell_value(cell, display, line, name)})
     if variables:
         data["vars"] = variables
     if assertions:
@@ -216,11 +236,20 @@ def _csv_case(row: dict[str, Any], display: str, line: int) -> RawCase:
     return RawCase(data, {}, line)
 
 
-def _cell_value(cell: str) -> Any:
+def _cell_value(cell: str, display: str, line: int, column: str) -> Any:
+    """A cell as JSON when it is JSON; text otherwise. A cell that is plainly meant as JSON
+    (brackets around quoted strings) but does not parse is an error, not text to look for."""
     text = cell.strip()
     if text[:1] in "[{" or text in ("true", "false", "null"):
         try:
             return json.loads(text)
-        except json.JSONDecodeError:
+        except json.JSONDecodeError as exc:
+            if text[-1:] in "]}" and '"' in text:
+                raise CaseFileError(
+                    display,
+                    f"column {column!r}: the cell {text!r} is not valid JSON ({exc.msg} at "
+                    f"character {exc.pos + 1})",
+                    line=line,
+                ) from None
             return cell
     return cell

@@ -249,6 +249,39 @@ def test_csv_unknown_assertion_column(tmp_path: Path) -> None:
     assert message.startswith("test_lib.llm.csv:2: case 'a': unknown assertion 'containz'")
 
 
+def test_csv_cell_meant_as_json_that_is_not_json(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path, 'id,prompt,contains\na,hi,"[""Paris"", ""Lyon"",]"\n', name="test_lib.llm.csv"
+    )
+    assert message.startswith(
+        "test_lib.llm.csv:2: column 'contains': the cell '[\"Paris\", \"Lyon\",]' is not valid JSON"
+    )
+
+
+def test_prompt_and_messages_together(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        cases:
+          - id: both
+            prompt: hello
+            messages: [{role: user, content: hi}]
+    """,
+    )
+    assert message == (
+        "test_bad.llm.yaml:4: case 'both': field 'messages': give one of 'prompt', 'input' or "
+        "'messages', not prompt and messages"
+    )
+
+
+def test_csv_with_semicolons_says_so(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "id;prompt;contains\na;hi;x\n", name="test_lib.llm.csv")
+    assert message == (
+        "test_lib.llm.csv:1: the header row 'id;prompt;contains' is one column: case files are "
+        "comma-separated and this one seems to use semicolons"
+    )
+
+
 def test_include_cycle(tmp_path: Path) -> None:
     (tmp_path / "b.llm.yaml").write_text("include: [test_bad.llm.yaml]\ncases: []\n")
     message = load_error(

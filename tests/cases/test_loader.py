@@ -155,6 +155,20 @@ def test_csv_columns_become_fields_vars_and_assertions(tmp_path: Path) -> None:
     assert case.line == 2
 
 
+def test_csv_from_excel_with_a_bom_and_number_bounds(tmp_path: Path) -> None:
+    path = tmp_path / "test_table.llm.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfid,prompt,contains,length,latency_ms\ncap,Paris,[ERROR],200,1500.5\n"
+    )
+    (case,) = load_suite(path).cases
+    assert case.id == "cap"
+    assert [(a.type, a.args) for a in case.assertions] == [
+        ("contains", "[ERROR]"),  # brackets without quotes: text, not JSON
+        ("length", 200),
+        ("latency_ms", 1500.5),
+    ]
+
+
 def test_case_hash_changes_with_the_case_and_not_with_its_position(tmp_path: Path) -> None:
     one = write(
         tmp_path,
