@@ -244,6 +244,23 @@ def run(args: argparse.Namespace) -> int:
     return verdict[0]
 
 
+def _one_line(outcome: CaseOutcome) -> str:
+    """The reason a case did not pass, in one line: its first error or broken assertion
+    (after the pass rate, for a repeated case). ``explain()`` indents assertion lines."""
+    lines = outcome.explain().splitlines()
+    if not lines:
+        return ""
+    reasons = [
+        line.split("error: ", 1)[1] if "error: " in line else line
+        for line in lines
+        if "error: " in line or (line.startswith("  ") and not line.startswith("  output:"))
+    ]
+    first = reasons[0].strip() if reasons else lines[0]
+    if outcome.execution.case.repeat > 1:
+        return f"{lines[0]}; {first}"
+    return first
+
+
 def _nothing_selected(plan: RunPlan, args: argparse.Namespace) -> bool:
     """No case matched the selection: a mistyped -k must not pass a gate. (An empty
     shard is fine: its cases went to the others.)"""
@@ -434,12 +451,10 @@ def _print_summary(
     for outcome in totals.problems[:MAX_PROBLEMS_SHOWN]:
         case = outcome.execution.case
         label = "ERROR" if outcome.status == "error" else "FAILED"
-        reason = outcome.explain().splitlines()
-        detail = next((line.strip() for line in reason[1:] if line.strip()), "")
-        if outcome.status == "error" or not detail:
-            detail = reason[0] if reason else ""
         out.print(
-            f"{label} {case.suite}::{case.id} - {detail[:160]}", markup=False, highlight=False
+            f"{label} {case.suite}::{case.id} - {_one_line(outcome)[:200]}",
+            markup=False,
+            highlight=False,
         )
     if len(totals.problems) > MAX_PROBLEMS_SHOWN:
         out.print(f"… and {len(totals.problems) - MAX_PROBLEMS_SHOWN} more", markup=False)

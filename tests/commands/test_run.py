@@ -380,3 +380,18 @@ def test_no_case_files_is_a_clear_error(
     monkeypatch.chdir(tmp_path)
     assert run(".") == 2
     assert "no case files under ." in capsys.readouterr().err
+
+
+def test_a_repeated_case_that_errors_shows_the_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "tests" / "test_rep.llm.yaml").write_text(
+        "cases: [{id: rep, prompt: hi, repeat: 3, min_pass_rate: 0.6}]\n"
+    )
+    assert run("tests/test_rep.llm.yaml", "--model", "openai:status-400", "--out", "r.jsonl") == 2
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("ERROR")]
+    assert line.startswith("ERROR tests/test_rep.llm.yaml::rep - pass rate 0/3 = 0.00, needed ")
+    assert line.endswith(
+        "; openai model 'status-400': OPENAI_API_KEY is not set; export it or "
+        "set api_key_env in [tool.llmtest.models.<alias>]"
+    )
