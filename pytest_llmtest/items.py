@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from llmtest.assertions.base import mean_score
 from llmtest.cases import Case, Suite, load_suite
 from llmtest.cases.loader import display_path
 from llmtest.errors import CaseFileError, ConfigError, LLMTestError
@@ -137,9 +138,9 @@ class LLMCaseItem(pytest.Item):
             self.user_properties.append(
                 ("llm_latency_ms", round(sum(latencies) / len(latencies), 1))
             )
-        scores = [r.score for r in results if r.score is not None]
-        if scores:
-            self.user_properties.append(("llm_score", round(sum(scores) / len(scores), 4)))
+        score = mean_score((a.type, a.score) for r in results for a in r.assertions)
+        if score is not None:
+            self.user_properties.append(("llm_score", round(score, 4)))
         if any(r.input_tokens is not None or r.output_tokens is not None for r in results):
             tokens = sum((r.input_tokens or 0) + (r.output_tokens or 0) for r in results)
             self.user_properties.append(("llm_tokens", tokens))

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from llmtest.adapters.base import Response
 from llmtest.errors import LLMAssertionError
+
+MEASUREMENTS = frozenset({"length", "latency_ms", "tokens", "cost"})
+"""Assertions whose ``score`` is the figure they bound (characters, ms, tokens, USD), not a
+share from 0 to 1: a case's score leaves them out."""
+
+
+def mean_score(scored: Iterable[tuple[str, float | None]]) -> float | None:
+    """A case's score: the mean of its assertions' 0-1 scores, by (type, score)."""
+    scores = [s for kind, s in scored if s is not None and kind not in MEASUREMENTS]
+    return sum(scores) / len(scores) if scores else None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from llmtest.assertions.base import mean_score
 from llmtest.results.jsonl import ResultsFile
 from llmtest.results.record import Status
 
@@ -125,14 +126,12 @@ class CaseSummary:
 
     @property
     def score(self) -> float | None:
-        """The mean of every assertion score over every attempt."""
-        scores = [
-            s
+        """The mean of every assertion's 0-1 score over every attempt."""
+        return mean_score(
+            (str(x.get("type")), as_number(x.get("score")))
             for a in self.attempts
             for x in record_assertions(a)
-            if (s := as_number(x.get("score"))) is not None
-        ]
-        return sum(scores) / len(scores) if scores else None
+        )
 
     @property
     def latencies_ms(self) -> list[float]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from llmtest.assertions.base import AssertionResult
+from llmtest.assertions.base import AssertionResult, mean_score
 
 Status = Literal["pass", "fail", "error", "skip"]
 
@@ -39,9 +39,8 @@ class CaseResult:
 
     @property
     def score(self) -> float | None:
-        """The mean of the assertions' scores, where they have one."""
-        scores = [a.score for a in self.assertions if a.score is not None]
-        return sum(scores) / len(scores) if scores else None
+        """The mean of the assertions' 0-1 scores, where they have one."""
+        return mean_score((a.type, a.score) for a in self.assertions)
 
     def to_record(self) -> dict[str, Any]:
         return {

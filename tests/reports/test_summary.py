@@ -113,6 +113,18 @@ def test_the_case_score_is_the_mean_of_every_assertion_score(tmp_path: Path) -> 
     assert summary.cases[0].score == 0.75
 
 
+def test_measured_figures_are_not_part_of_the_case_score(tmp_path: Path) -> None:
+    checks = [
+        check(True, type="similarity", score=0.5),
+        check(True, type="length", score=8),
+        check(True, type="tokens", score=120),
+        check(True, type="latency_ms", score=950.0),
+        check(True, type="cost", score=0.002),
+    ]
+    summary = summarize(results_file(tmp_path, case("a", assertions=checks)))
+    assert summary.cases[0].score == 0.5
+
+
 def test_the_same_failure_in_several_attempts_is_listed_once_with_a_count(tmp_path: Path) -> None:
     summary = summarize(results_file(tmp_path, *repeated("a", ["fail", "fail", "pass"])))
     [failure] = summary.cases[0].failed_assertions
