@@ -212,7 +212,7 @@ def execute_lanes(
     for lane in lanes:
         for case, model in lane.plan.skipped:
             lane.totals.skipped += 1
-            _keep(lane, _skip_record(case, model, lane.run_id), keep_records)
+            _keep(lane, skip_record(case, model, lane.run_id), keep_records)
     jobs: list[Job] = []
     job_lanes: list[Lane] = []
     for index in range(max((len(lane.plan.cases) for lane in lanes), default=0)):
@@ -246,7 +246,8 @@ def _keep(lane: Lane, record: CaseResult, keep_records: bool) -> None:
         lane.totals.records.append(record)
 
 
-def _skip_record(case: Case, model: ModelConfig | None, run_id: str) -> CaseResult:
+def skip_record(case: Case, model: ModelConfig | None, run_id: str) -> CaseResult:
+    """The record of a case its file marks ``skip:``: the reason is in ``error``."""
     return CaseResult(
         run_id=run_id,
         suite=case.suite,

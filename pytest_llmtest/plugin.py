@@ -146,6 +146,18 @@ def _xdist_queued_items(item: pytest.Item) -> list[pytest.Item]:
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    """A case its file skips never reaches setup; its record is written here, in the
+    process (xdist worker or not) that ran it."""
+    outcome = yield
+    report = outcome.get_result()
+    if call.when == "setup" and report.skipped and isinstance(item, LLMCaseItem) and item.case.skip:
+        item.config.stash[session_key].record_skip(item.case)
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_sessionfinish(session: pytest.Session) -> Generator[None, Any, None]:
     yield
     state = session.config.stash.get(session_key, None)

@@ -20,6 +20,7 @@ from llmtest.evaluation import CaseOutcome
 from llmtest.layers import build_layers
 from llmtest.results.history import History
 from llmtest.results.jsonl import ResultWriter, RunHeader, git_sha, header_model, new_run_id
+from llmtest.runner import skip_record
 from llmtest.selection import Shard
 
 NO_MODEL = (
@@ -118,6 +119,14 @@ class LLMSession:
             writer = self._writer()
             for result in outcome.results:
                 writer.write(dataclasses.replace(result, run_id=self.run_id))
+
+    def record_skip(self, case: Case) -> None:
+        """A ``skip:`` case's record, as ``llmtest run`` writes it."""
+        if self.results_path is not None:
+            model = None
+            with contextlib.suppress(ConfigError):
+                model = self.model_for(case)
+            self._writer().write(skip_record(case, model, self.run_id))
 
     def record_history(self) -> None:
         """Store the run in the SQLite history (with --llm-results, read back from it, so

@@ -51,6 +51,22 @@ def test_a_second_session_replaces_the_first_run_in_the_file(
     assert sorted(c["case_id"] for c in results.cases) == sorted(f"c{i}" for i in range(12))
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_skipped_case_is_recorded_as_the_runner_records_it(
+    pytester: pytest.Pytester, workers: list[str]
+) -> None:
+    pytester.makefile(
+        ".llm.yaml",
+        test_lib="model: 'echo:'\ncases:\n  - {id: a, prompt: hi}\n  - {id: b, prompt: x, skip: not yet}\n",
+    )
+    result = pytester.runpytest_subprocess(*workers, "--llm-results", "r.jsonl")
+    result.assert_outcomes(passed=1, skipped=1)
+    records = {c["case_id"]: c for c in load_results(pytester.path / "r.jsonl").cases}
+    assert sorted(records) == ["a", "b"]
+    assert (records["b"]["status"], records["b"]["error"]) == ("skip", "not yet")
+    assert records["b"]["model"] == "echo:"
+
+
 def test_shards_partition_the_cases(suite: pytest.Pytester) -> None:
     seen: list[str] = []
     for k in (1, 2, 3):
