@@ -57,7 +57,9 @@ def test_a_skipped_case_is_recorded_as_the_runner_records_it(
 ) -> None:
     pytester.makefile(
         ".llm.yaml",
-        test_lib="model: 'echo:'\ncases:\n  - {id: a, prompt: hi}\n  - {id: b, prompt: x, skip: not yet}\n",
+        test_lib="model: 'echo:'\ncases:\n"
+        "  - {id: a, prompt: hi}\n"
+        "  - {id: b, prompt: x, skip: not yet}\n",
     )
     result = pytester.runpytest_subprocess(*workers, "--llm-results", "r.jsonl")
     result.assert_outcomes(passed=1, skipped=1)
