@@ -20,10 +20,12 @@ class LLM(ModelClient):
     def complete(
         self, prompt: str | Sequence[Message], *, system: str | None = None, **params: Any
     ) -> Response:
+        __tracebackhide__ = True  # the report shows the test's own line, not ours
         try:
             return super().complete(prompt, system=system, **params)
         except ModelCallError as exc:
-            pytest.fail(f"model {self.model.name} gave no answer: {exc}", pytrace=False)
+            error = exc  # failed outside the except block: no "during handling" chain
+        pytest.fail(f"model {self.model.name} gave no answer: {error}")
 
     def __repr__(self) -> str:
         return f"<llm {self.model.name}>"
@@ -35,9 +37,10 @@ def llm(pytestconfig: pytest.Config) -> LLM:
     state = pytestconfig.stash[session_key]
     spec = state.cli_model or state.default_model
     if spec is None:
-        raise pytest.UsageError(NO_MODEL.replace("set 'model:' in the case file, or ", ""))
+        # An error of the tests that use the fixture, in one line: not a traceback.
+        pytest.fail(NO_MODEL.replace("set 'model:' in the case file, or ", ""), pytrace=False)
     try:
         model = state.model(spec)
     except ConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        pytest.fail(str(exc), pytrace=False)
     return LLM(state.start_engine(), model)

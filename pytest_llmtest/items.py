@@ -22,6 +22,10 @@ class ModelCallFailed(pytest.fail.Exception):  # type: ignore[name-defined,misc]
     """The model gave no answer. Raised during setup, so pytest reports an *error*, never a
     failure; ``pytrace=False`` keeps our internals out of the report."""
 
+    # As pytest does for its own Failed: the short summary then reads
+    # "ModelCallFailed: model ... gave no answer", not our module path.
+    __module__ = "builtins"
+
     def __init__(self, message: str) -> None:
         super().__init__(message, pytrace=False)
 

@@ -99,11 +99,12 @@ def check_cost(response: Response, max_usd: float) -> AssertionResult:
 
 def assert_length(
     output: str | Response,
+    max: int | None = None,
     *,
     min: int | None = None,
-    max: int | None = None,
     unit: Unit = "chars",
 ) -> AssertionResult:
+    """``assert_length(r, 200)`` is ``length: 200`` in a case file: at most 200."""
     __tracebackhide__ = True
     return raise_on_failure(check_length(output, min=min, max=max, unit=unit))
 
@@ -115,11 +116,12 @@ def assert_latency_ms(response: Response, max: float) -> AssertionResult:
 
 def assert_tokens(
     response: Response,
-    *,
     max: int | None = None,
+    *,
     min: int | None = None,
     which: Which = "output",
 ) -> AssertionResult:
+    """``assert_tokens(r, 100)`` is ``tokens: 100`` in a case file: at most 100."""
     __tracebackhide__ = True
     return raise_on_failure(check_tokens(response, max=max, min=min, which=which))
 

@@ -196,8 +196,10 @@ BUSY = Response("hello", latency_ms=3000.0, usage=Usage(1, 900), cost_usd=2.5)
     ("name", "args", "call"),
     [
         ("length", 3, lambda: assert_length(BUSY, max=3)),
+        ("length", 3, lambda: assert_length(BUSY, 3)),  # as `length: 3` in a case file
         ("latency_ms", 1000, lambda: assert_latency_ms(BUSY, 1000)),
         ("tokens", 10, lambda: assert_tokens(BUSY, max=10)),
+        ("tokens", 10, lambda: assert_tokens(BUSY, 10)),
         ("cost", 1, lambda: assert_cost(BUSY, 1)),
     ],
 )

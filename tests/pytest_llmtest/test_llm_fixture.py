@@ -59,7 +59,8 @@ def test_llm_fixture_without_a_model_is_a_usage_error(pytester: pytest.Pytester)
     pytester.makepyfile("def test_x(llm):\n    pass\n")
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*no model configured*"])
+    result.stdout.fnmatch_lines(["no model configured: pass --llm-model SPEC*"])
+    result.stdout.no_fnmatch_line("*fixtures.py*")  # one line, not our traceback
 
 
 def test_llm_fixture_model_error_fails_the_test_with_the_provider_message(
@@ -70,5 +71,10 @@ def test_llm_fixture_model_error_fails_the_test_with_the_provider_message(
     result = pytester.runpytest("--llm-model", "callable:app:answer")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*gave no answer: callable 'app:answer' raised ValueError: quota exceeded*"]
+        [
+            ">       llm.complete('hi')",  # the test's own line
+            "E       Failed: model callable:app:answer gave no answer: callable 'app:answer' "
+            "raised ValueError: quota exceeded",
+        ]
     )
+    result.stdout.no_fnmatch_line("*During handling*")

@@ -47,6 +47,7 @@ def test_a_model_that_fails_is_an_error_not_a_failure(pytester: pytest.Pytester)
             "RuntimeError: database is down*",
         ]
     )
+    result.stdout.fnmatch_lines(["ERROR test_app.llm.yaml::a - ModelCallFailed: model *"])
 
 
 def test_no_model_configured_is_a_clear_error(pytester: pytest.Pytester) -> None:
