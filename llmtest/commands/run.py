@@ -52,13 +52,20 @@ def register(subparsers: Any) -> None:
         "--results",
         dest="llm_results",
         metavar="PATH",
-        help="results file (JSONL), appended as each case finishes (default: runs/<run id>.jsonl)",
+        help="results file (JSONL), written as each case finishes; an earlier run in it is "
+        "replaced (default: runs/<run id>.jsonl)",
     )
     parser.add_argument(
         "--resume",
         metavar="PATH",
         type=Path,
         help="continue an interrupted run: only cases with no record run",
+    )
+    parser.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="with --resume: also run again the attempts that ended in an error (after an "
+        "outage, say); their error records are replaced",
     )
     parser.set_defaults(func=run)
 
@@ -184,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(prepared, int):
         return prepared
     root, suites = prepared.root, prepared.suites
+    if args.retry_errors and not args.resume:
+        raise ConfigError("--retry-errors goes with --resume FILE: the run whose errors to retry")
     resume = _load_resume(args, suites) if args.resume else None
     model = args.llm_model
     if model is None and resume is not None:
@@ -284,7 +293,8 @@ def _verdict(totals: RunTotals, whole: Counts | None, *, nothing_selected: bool)
 
 def _load_resume(args: argparse.Namespace, suites: list[Suite]) -> ResultsFile:
     """The file to resume, without records of cases that have changed since (they run
-    again, and a report must not count the old answer beside the new one)."""
+    again, and a report must not count the old answer beside the new one), nor, with
+    --retry-errors, records of attempts that got no answer."""
     if args.llm_results and Path(args.llm_results) != Path(args.resume):
         raise ConfigError(
             f"--out {args.llm_results} and --resume {args.resume} name different files; "
@@ -298,6 +308,7 @@ def _load_resume(args: argparse.Namespace, suites: list[Suite]) -> ResultsFile:
         c
         for c in resume.cases
         if current.get((c.get("suite"), c.get("case_id")), c.get("case_hash")) == c.get("case_hash")
+        and not (args.retry_errors and c.get("status") == "error")
     ]
     if len(kept) < len(resume.cases):
         write_results(args.resume, resume.header, kept)
@@ -313,12 +324,19 @@ def _resumed_model(header: Mapping[str, Any]) -> str | None:
 
 
 def _check_resume_model(header: dict[str, Any], plan: RunPlan) -> None:
-    recorded = header.get("model", {}).get("name")
+    """The rest of a run must go to the model(s) it started with."""
+    model = header.get("model", {})
+    recorded = model.get("name")
+    if recorded == "mixed":  # suites named different models: each case keeps its own
+        used = {m.get("name") for m in model.get("models", []) if isinstance(m, Mapping)}
+    else:
+        used = {recorded}
     models = {m.name for m in plan.models}
-    if recorded and models and models != {recorded}:
+    if recorded and models and not models <= used:
+        hint = "" if recorded == "mixed" else f"; pass --model {recorded}"
         raise ConfigError(
-            f"the resumed run used model {recorded!r}, this one would use "
-            f"{', '.join(sorted(models))}; pass --model {recorded}"
+            f"the resumed run used {', '.join(sorted(map(str, used)))}, this one would use "
+            f"{', '.join(sorted(models))}{hint}"
         )
 
 

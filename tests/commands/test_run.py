@@ -286,6 +286,35 @@ def test_a_resume_reuses_the_runs_model_and_reruns_changed_cases(
     assert len(fake_provider.requests_for("question zero")) == 1
 
 
+def test_retry_errors_runs_again_only_what_got_no_answer(
+    project: Path, fake_provider: FakeLLMServer
+) -> None:
+    with FakeLLMServer() as outage:
+        make_project(project, outage)
+        (project / "tests" / "test_down.llm.yaml").write_text(
+            "cases: [{id: down, prompt: 'during the outage', model: broken}]\n"
+        )
+        with (project / "pyproject.toml").open("a") as pyproject:
+            pyproject.write(
+                f'[tool.llmtest.models.broken]\nadapter = "openai"\nmodel = "status-503"\n'
+                f'base_url = "{outage.url}"\nmax_retries = 0\n'
+            )
+        assert run("tests", "--out", "r.jsonl") == 2
+        # The outage is over: the same alias now reaches a model that answers.
+        text = (project / "pyproject.toml").read_text().replace('"status-503"', '"m"')
+        (project / "pyproject.toml").write_text(text)
+        assert run("tests", "--resume", "r.jsonl") == 2  # errors are records: nothing runs
+        assert run("tests", "--resume", "r.jsonl", "--retry-errors") == 0
+        final = load_results(project / "r.jsonl")
+        assert sorted((c["case_id"], c["status"]) for c in final.cases) == [
+            ("c0", "pass"),
+            ("c1", "pass"),
+            ("c2", "pass"),
+            ("down", "pass"),
+        ]
+        assert len(outage.requests_for("question 0")) == 1
+
+
 def test_resume_and_a_different_out_file_are_refused(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
