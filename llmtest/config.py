@@ -128,7 +128,10 @@ class ModelResolver:
 
         if spec not in self._models:
             model = self.project.resolve_model(spec)
-            adapter_factory(model.adapter)
+            # An adapter may say what is wrong with a config before any call is made.
+            check = getattr(adapter_factory(model.adapter), "check_config", None)
+            if check is not None:
+                check(model)
             if self.timeout_s is not None:
                 model = replace(model, timeout_s=self.timeout_s)
             if self.max_retries is not None:

@@ -75,13 +75,18 @@ class ProviderAdapter(ABC, Generic[ClientT]):
     example_model: ClassVar[str]
     """Named in the error for a config that names no model."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    @classmethod
+    def check_config(cls, config: ModelConfig) -> None:
+        """What can be wrong before any call (ModelResolver asks): a missing model name."""
         if not config.model:
             raise ConfigError(
-                f"{model_label(config.name)}: the {self.name} adapter needs a model name: "
-                f"a spec such as {self.name}:{self.example_model}, or model = "
-                f'"{self.example_model}" in the alias'
+                f"{model_label(config.name)}: the {cls.name} adapter needs a model name: "
+                f"a spec such as {cls.name}:{cls.example_model}, or model = "
+                f'"{cls.example_model}" in the alias'
             )
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.check_config(config)
         self.config = config
         self._prices = _prices(config)
         self._client: ClientT | None = None

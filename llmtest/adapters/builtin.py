@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from typing import Any
 
 from llmtest.adapters.base import Adapter
 from llmtest.config import ModelConfig
@@ -19,18 +20,26 @@ _BUILTIN = {
 }
 
 
-def _lazy(target: str) -> AdapterFactory:
-    """A factory that imports its module (and so its SDK) only when a model is built."""
-    module_name, _, class_name = target.partition(":")
+class _Lazy:
+    """A factory that imports its adapter's module only when it is needed (the modules
+    import no SDK themselves: that waits for the first call)."""
 
-    def factory(config: ModelConfig) -> Adapter:
-        cls = getattr(importlib.import_module(module_name), class_name)
-        adapter: Adapter = cls(config)
+    def __init__(self, target: str) -> None:
+        self.module_name, _, self.class_name = target.partition(":")
+
+    def _class(self) -> Any:
+        return getattr(importlib.import_module(self.module_name), self.class_name)
+
+    def __call__(self, config: ModelConfig) -> Adapter:
+        adapter: Adapter = self._class()(config)
         return adapter
 
-    return factory
+    def check_config(self, config: ModelConfig) -> None:
+        check = getattr(self._class(), "check_config", None)
+        if check is not None:
+            check(config)
 
 
 @hookimpl
 def llmtest_adapters() -> Mapping[str, AdapterFactory]:
-    return {name: _lazy(target) for name, target in _BUILTIN.items()}
+    return {name: _Lazy(target) for name, target in _BUILTIN.items()}

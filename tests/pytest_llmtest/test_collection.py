@@ -106,6 +106,17 @@ def test_unknown_model_on_the_command_line_is_a_usage_error(support_suite: pytes
     )
 
 
+def test_a_provider_spec_without_a_model_name_is_a_collection_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makefile(".llm.yaml", test_a="model: 'openai:'\ncases: [{id: a, prompt: hi}]")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["test_a.llm.yaml:1: field 'model': openai: the openai adapter needs a model name: *"]
+    )
+
+
 def test_a_bare_adapter_name_is_its_default_model(support_suite: pytest.Pytester) -> None:
     result = support_suite.runpytest("--llm-model", "echo")
     result.stdout.fnmatch_lines(["*3 cases on echo · *"])
