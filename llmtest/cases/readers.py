@@ -67,16 +67,31 @@ def read_suite(path: Path, display: str) -> RawSuite:
     raise CaseFileError(display, f"unsupported case file type {suffix!r} (yaml, jsonl or csv)")
 
 
+def _yaml_problem(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, int | None]:
+    """The message and line of a YAML syntax error. The parser stops where it gives up,
+    which for an unclosed quote or bracket is the end of the file; the line where the
+    construct it was reading began is then the one to look at."""
+    problem, context = exc.problem_mark, exc.context_mark
+    last_line = len(text.splitlines())
+    at_end = problem is not None and (
+        problem.line + 1 > last_line or "end of stream" in str(exc.problem)
+    )
+    mark = context if context is not None and (problem is None or at_end) else problem
+    line = mark.line + 1 if mark is not None else None
+    if exc.context and context is not None:
+        message = f"invalid YAML: {exc.context} (line {context.line + 1}): {exc.problem}"
+    else:
+        message = f"invalid YAML: {exc.problem or exc.context}"
+    return message, line
+
+
 def _read_yaml(path: Path, display: str, text: str) -> RawSuite:
     loader = _YamlLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise CaseFileError(display, f"invalid YAML: {problem}", line=line) from None
+        raise CaseFileError(display, *_yaml_problem(exc, text)) from None
     except yaml.YAMLError as exc:
         raise CaseFileError(display, f"invalid YAML: {exc}") from None
     finally:

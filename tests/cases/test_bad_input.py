@@ -29,8 +29,27 @@ def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
           - id: b
     """,
     )
-    assert message.startswith("test_bad.llm.yaml:")
-    assert "invalid YAML" in message
+    # The parser gives up at the end of the file; the quote was opened on line 3.
+    assert message == (
+        "test_bad.llm.yaml:3: invalid YAML: while scanning a quoted scalar (line 3): "
+        "found unexpected end of stream"
+    )
+
+
+def test_malformed_yaml_inside_the_file_names_where_it_went_wrong(tmp_path: Path) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        cases:
+          - id: a
+            prompt: hi
+           bad: indent
+    """,
+    )
+    assert message == (
+        "test_bad.llm.yaml:4: invalid YAML: while parsing a block collection (line 2): "
+        "did not find expected '-' indicator"
+    )
 
 
 def test_unknown_assertion_name_suggests_the_closest(tmp_path: Path) -> None:
