@@ -116,6 +116,7 @@ class _SuiteLoader:
             self.model_line = raw.line_of(("model",))
         context = BuildContext(base_dir=path.parent)
         cases = [self._case(raw_case, raw, display, scope, context) for raw_case in raw.cases]
+        included_at: dict[Path, int | None] = {}
         for index, target in enumerate(settings.get("include", [])):
             line = raw.line_of(("include", index))
             included = _resolve_include(target, path, display, line)
@@ -126,6 +127,16 @@ class _SuiteLoader:
                     line=line,
                     field=f"include[{index}]",
                 )
+            if included in included_at:
+                first = included_at[included]
+                raise CaseFileError(
+                    display,
+                    f"include {target!r} is already included"
+                    + (f" (line {first})" if first else ""),
+                    line=line,
+                    field=f"include[{index}]",
+                )
+            included_at[included] = line
             child = _Inherited(
                 model=scope.model,
                 system=scope.system,

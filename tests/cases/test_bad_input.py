@@ -301,6 +301,23 @@ def test_csv_with_semicolons_says_so(tmp_path: Path) -> None:
     )
 
 
+def test_the_same_include_twice(tmp_path: Path) -> None:
+    (tmp_path / "shared.llm.yaml").write_text("cases: [{id: g, prompt: hi}]\n")
+    message = load_error(
+        tmp_path,
+        """
+        include:
+          - shared.llm.yaml
+          - ./shared.llm.yaml
+        cases: []
+    """,
+    )
+    assert message == (
+        "test_bad.llm.yaml:3: field 'include[1]': include './shared.llm.yaml' is already "
+        "included (line 2)"
+    )
+
+
 def test_include_cycle(tmp_path: Path) -> None:
     (tmp_path / "b.llm.yaml").write_text("include: [test_bad.llm.yaml]\ncases: []\n")
     message = load_error(
