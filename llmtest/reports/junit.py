@@ -50,26 +50,33 @@ class _SuiteWithCaseProperties(TestSuite):  # type: ignore[misc]
 
 
 def _case_properties(case: CaseSummary) -> dict[str, str]:
-    props = {"model": case.model}
+    """The names pytest's --junitxml gives the same figures (``llm_*``), so a dashboard reads
+    both alike."""
+    props = {
+        "llm_model": case.model,
+        "llm_case_hash": case.case_hash,
+        "llm_status": case.status,
+    }
     if case.provider_model:
-        props["provider_model"] = case.provider_model
-    if case.score is not None:
-        props["score"] = f"{case.score:.4g}"
+        props["llm_provider_model"] = case.provider_model
     if case.latency_ms is not None:
-        props["latency_ms"] = f"{case.latency_ms:.1f}"
-    if case.repeated:
-        props["attempts"] = str(len(case.attempts))
-        props["pass_rate"] = "" if case.pass_rate is None else f"{case.pass_rate:.4g}"
-        props["min_pass_rate"] = f"{case.min_pass_rate:.4g}"
-    if case.tags:
-        props["tags"] = ",".join(case.tags)
+        props["llm_latency_ms"] = f"{case.latency_ms:.1f}"
+    if case.score is not None:
+        props["llm_score"] = f"{case.score:.4g}"
+    if case.input_tokens is not None or case.output_tokens is not None:
+        props["llm_tokens"] = f"{(case.input_tokens or 0) + (case.output_tokens or 0):.0f}"
     for name, value in (("input_tokens", case.input_tokens), ("output_tokens", case.output_tokens)):
         if value is not None:
-            props[name] = f"{value:.0f}"
+            props[f"llm_{name}"] = f"{value:.0f}"
+    props["llm_calls"] = str(len(case.attempts))
+    props["llm_retries"] = str(case.retries)
+    if case.repeated:
+        props["llm_pass_rate"] = "" if case.pass_rate is None else f"{case.pass_rate:.4g}"
+        props["llm_min_pass_rate"] = f"{case.min_pass_rate:.4g}"
+    if case.tags:
+        props["llm_tags"] = ",".join(case.tags)
     if case.cost_usd is not None:
-        props["cost_usd"] = f"{case.cost_usd:.6g}"
-    if case.retries:
-        props["retries"] = str(case.retries)
+        props["llm_cost_usd"] = f"{case.cost_usd:.6g}"
     return props
 
 
@@ -121,12 +128,12 @@ def _test_case(case: CaseSummary, *, with_model: bool) -> Any:
 def _suite_properties(summary: RunSummary) -> dict[str, str]:
     header: Mapping[str, Any] = summary.header
     props = {
-        "run_id": summary.run_id or "",
-        "model": summary.model_label,
+        "llm_run_id": summary.run_id or "",
+        "llm_model": summary.model_label,
         "llmtest_version": str(header.get("llmtest_version") or __version__),
     }
     if header.get("git_sha"):
-        props["git_sha"] = str(header["git_sha"])
+        props["llm_git_sha"] = str(header["git_sha"])
     return props
 
 

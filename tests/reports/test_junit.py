@@ -69,13 +69,21 @@ def test_a_passing_case_has_no_failure_error_or_skip(tmp_path: Path) -> None:
 def test_each_testcase_has_model_score_and_latency_properties(tmp_path: Path) -> None:
     scored = case("a", assertions=[check(True, type="similarity", score=0.8)], latency_ms=250.0)
     props = properties(case_element(parse(tmp_path, scored), "a"))
-    assert (props["model"], props["score"], props["latency_ms"]) == ("support-bot", "0.8", "250.0")
+    assert (props["llm_model"], props["llm_score"], props["llm_latency_ms"]) == (
+        "support-bot",
+        "0.8",
+        "250.0",
+    )
 
 
 def test_a_repeated_case_has_its_pass_rate_as_a_property(tmp_path: Path) -> None:
     attempts = repeated("a", ["pass", "fail", "pass", "pass"], min_pass_rate=0.75)
     props = properties(case_element(parse(tmp_path, *attempts), "a"))
-    assert (props["attempts"], props["pass_rate"], props["min_pass_rate"]) == ("4", "0.75", "0.75")
+    assert (props["llm_calls"], props["llm_pass_rate"], props["llm_min_pass_rate"]) == (
+        "4",
+        "0.75",
+        "0.75",
+    )
 
 
 def test_a_repeated_failure_says_how_many_attempts_passed(tmp_path: Path) -> None:
@@ -88,7 +96,7 @@ def test_the_suite_has_the_run_id_and_model_as_properties(tmp_path: Path) -> Non
     suite = parse(tmp_path, case("a")).find("testsuite")
     assert suite is not None
     props = properties(suite)
-    assert (props["run_id"], props["model"]) == (RUN_ID, "support-bot (gpt-4o-mini)")
+    assert (props["llm_run_id"], props["llm_model"]) == (RUN_ID, "support-bot (gpt-4o-mini)")
 
 
 def test_the_counts_match_the_cases_not_the_attempts(tmp_path: Path) -> None:
