@@ -295,11 +295,21 @@ class CachingAdapter:
         self.cache = cache
         self.mode = mode
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._last: tuple[Request, str] | None = None
+
+    def _key(self, request: Request) -> str:
+        """The request's cache key; the engine asks is_cached() and then complete() for the
+        same request, so the last one is kept rather than hashed twice."""
+        if self._last is not None and self._last[0] is request:
+            return self._last[1]
+        key = request_key(self.model, request)
+        self._last = (request, key)
+        return key
 
     async def complete(self, request: Request) -> Response:
         if not cache_policy(effective_params(self.model, request), self.mode):
             return await self.inner.complete(request)
-        key = request_key(self.model, request)
+        key = self._key(request)
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
@@ -316,7 +326,7 @@ class CachingAdapter:
         rate-limit budget and no model turn on it."""
         if not cache_policy(effective_params(self.model, request), self.mode):
             return False
-        return self.cache.path_for(request_key(self.model, request)).is_file()
+        return self.cache.path_for(self._key(request)).is_file()
 
     async def aclose(self) -> None:
         await self.inner.aclose()
