@@ -142,8 +142,8 @@ OPTIONS += (
     ),
     Option(
         "record",
-        "store every request/response pair in this cassette folder (replay with "
-        "--llm-model replay:FOLDER)",
+        "store every request/response pair in this cassette folder (replay them with the "
+        "model replay:FOLDER)",
         str,
         None,
         "DIR",
