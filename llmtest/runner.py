@@ -100,7 +100,8 @@ class Planner:
             try:
                 model = self.model(spec)
             except ConfigError as exc:
-                raise ConfigError(f"{case.suite}: case {case.id!r}: {exc}") from None
+                where = f"{case.suite}:{case.line}" if case.line else case.suite
+                raise ConfigError(f"{where}: case {case.id!r}: field 'model': {exc}") from None
             if case.skip:
                 if (case.suite, case.id, case.hash, 0) in done:  # recorded before a resume
                     already += 1

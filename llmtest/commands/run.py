@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     root, suites = prepared.root, prepared.suites
     if args.retry_errors and not args.resume:
         raise ConfigError("--retry-errors goes with --resume FILE: the run whose errors to retry")
-    resume = _load_resume(args, suites) if args.resume else None
+    resume, rewrite = _load_resume(args, suites) if args.resume else (None, False)
     model = args.llm_model
     if model is None and resume is not None:
         model = _resumed_model(resume.header)
@@ -205,8 +205,13 @@ def run(args: argparse.Namespace) -> int:
             flag = "--model" if args.llm_model else f"the model of {args.resume}"
             raise ConfigError(f"{flag}: {exc}") from None
     plan = planner.plan(suites, resume)
+    if _nothing_selected(plan, args):  # before any file or history is touched
+        out.print("verdict: no case matched the selection (exit 2)", markup=False)
+        return 2
     if resume is not None:
-        _check_resume_model(resume.header, plan)
+        _check_resume_model(resume.header, plan, given=args.llm_model)
+        if rewrite:
+            write_results(args.resume, resume.header, resume.cases)
         run_id = str(resume.header.get("run_id") or new_run_id())
         results_path = args.resume
     else:
@@ -246,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
         _record_history(args.history, results_path, console, recorder)
     # A resumed run's verdict is the whole file's, not only this session's share.
     whole = summarize(load_results(results_path)).counts if resume is not None else None
-    verdict = _verdict(totals, whole, nothing_selected=_nothing_selected(plan, args))
+    verdict = _verdict(totals, whole)
     _print_summary(
         out, plan, totals, elapsed, results_path, verdict, whole, replaced_earlier=writer.replaced
     )
@@ -277,12 +282,10 @@ def _nothing_selected(plan: RunPlan, args: argparse.Namespace) -> bool:
     return empty and args.llm_shard is None
 
 
-def _verdict(totals: RunTotals, whole: Counts | None, *, nothing_selected: bool) -> tuple[int, str]:
+def _verdict(totals: RunTotals, whole: Counts | None) -> tuple[int, str]:
     """The exit code and the line that says it."""
     if totals.interrupted:
         return 130, "interrupted before the end"
-    if nothing_selected:
-        return 2, "no case matched the selection"
     errors, failed = (whole.errors, whole.failed) if whole else (totals.errors, totals.failed)
     if errors:
         return 2, "errors prevented a verdict"
@@ -291,29 +294,39 @@ def _verdict(totals: RunTotals, whole: Counts | None, *, nothing_selected: bool)
     return 0, "all cases passed"
 
 
-def _load_resume(args: argparse.Namespace, suites: list[Suite]) -> ResultsFile:
-    """The file to resume, without records of cases that have changed since (they run
-    again, and a report must not count the old answer beside the new one), nor, with
-    --retry-errors, records of attempts that got no answer."""
-    if args.llm_results and Path(args.llm_results) != Path(args.resume):
+def _load_resume(args: argparse.Namespace, suites: list[Suite]) -> tuple[ResultsFile, bool]:
+    """The file to resume as it must be before the run appends to it, and whether the
+    file must be rewritten so: without a line torn by a crash, without records of cases
+    edited since (they run again; a report must not count the old answer beside the new),
+    nor, with --retry-errors, records of attempts that got no answer; its header naming
+    the suites as they are now (shards resumed after an edit still merge)."""
+    if args.llm_results and Path(args.llm_results).resolve() != Path(args.resume).resolve():
         raise ConfigError(
             f"--out {args.llm_results} and --resume {args.resume} name different files; "
             "a resumed run continues in its own file"
         )
-    resume = load_results(args.resume)
+    original = load_results(args.resume)
+    if not original.headers:
+        raise ConfigError(f"{args.resume} has no run header: it is not a results file to resume")
     current: dict[tuple[Any, Any], str] = {
         (case.suite, case.id): case.hash for suite in suites for case in suite.cases
     }
     kept = [
         c
-        for c in resume.cases
+        for c in original.cases
         if current.get((c.get("suite"), c.get("case_id")), c.get("case_hash")) == c.get("case_hash")
         and not (args.retry_errors and c.get("status") == "error")
     ]
-    if len(kept) < len(resume.cases):
-        write_results(args.resume, resume.header, kept)
-        resume = load_results(args.resume)
-    return resume
+    header = dict(original.header)
+    suites_then = header.get("suites")
+    recorded: dict[str, Any] = dict(suites_then) if isinstance(suites_then, Mapping) else {}
+    header["suites"] = {**recorded, **{suite.path: suite.hash for suite in suites}}
+    rewrite = (
+        len(kept) < len(original.cases)
+        or original.skipped_lines > 0
+        or header["suites"] != recorded
+    )
+    return ResultsFile(original.path, [header], kept), rewrite
 
 
 def _resumed_model(header: Mapping[str, Any]) -> str | None:
@@ -323,10 +336,15 @@ def _resumed_model(header: Mapping[str, Any]) -> str | None:
     return str(name) if name and name != "mixed" else None
 
 
-def _check_resume_model(header: dict[str, Any], plan: RunPlan) -> None:
+def _check_resume_model(header: dict[str, Any], plan: RunPlan, *, given: str | None) -> None:
     """The rest of a run must go to the model(s) it started with."""
     model = header.get("model", {})
     recorded = model.get("name")
+    if recorded == "mixed" and given:
+        raise ConfigError(
+            f"the resumed run's suites name different models; resume it without --model {given} "
+            "so that each case keeps its own"
+        )
     if recorded == "mixed":  # suites named different models: each case keeps its own
         used = {m.get("name") for m in model.get("models", []) if isinstance(m, Mapping)}
     else:
@@ -449,7 +467,8 @@ def _print_summary(
     latencies = sorted(totals.latencies)
     models = ", ".join(model_label(m.name) for m in plan.models) or "-"
     out.print(
-        f"[bold]llmtest run[/] · {plural(totals.cases, 'case')} on {models} · {elapsed:.1f} s",
+        f"[bold]llmtest run[/] · {plural(totals.cases + totals.skipped, 'case')} on {models} · "
+        f"{elapsed:.1f} s",
         highlight=False,
     )
     out.print(

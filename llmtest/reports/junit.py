@@ -68,8 +68,9 @@ def _case_properties(case: CaseSummary) -> dict[str, str]:
     for name, value in (("input_tokens", case.input_tokens), ("output_tokens", case.output_tokens)):
         if value is not None:
             props[f"llm_{name}"] = f"{value:.0f}"
-    props["llm_calls"] = str(len(case.attempts))
-    props["llm_retries"] = str(case.retries)
+    if case.status != "skip":  # as pytest: a skipped case made no call
+        props["llm_calls"] = str(case.counted_attempts)
+        props["llm_retries"] = str(case.retries)
     if case.repeated:
         props["llm_pass_rate"] = "" if case.pass_rate is None else f"{case.pass_rate:.4g}"
         props["llm_min_pass_rate"] = f"{case.min_pass_rate:.4g}"

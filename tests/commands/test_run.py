@@ -315,6 +315,22 @@ def test_retry_errors_runs_again_only_what_got_no_answer(
         assert len(outage.requests_for("question 0")) == 1
 
 
+def test_a_mixed_model_run_resumes_without_model_only(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "tests" / "test_echo.llm.yaml").write_text(
+        "model: 'echo:'\ncases: [{id: e, prompt: hi}]\n"
+    )
+    assert run("tests", "--out", "r.jsonl") == 0
+    partial(project / "r.jsonl", "c0", "c1")
+    capsys.readouterr()
+    assert run("tests", "--resume", "r.jsonl", "--model", "echo") == 2
+    assert "resume it without --model echo" in capsys.readouterr().err
+    assert run("tests", "--resume", "r.jsonl") == 0
+    models = {c["case_id"]: c["model"] for c in load_results(project / "r.jsonl").cases}
+    assert models == {"c0": "bot", "c1": "bot", "c2": "bot", "e": "echo:"}
+
+
 def test_resume_and_a_different_out_file_are_refused(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -323,11 +339,49 @@ def test_resume_and_a_different_out_file_are_refused(
     assert "--out other.jsonl and --resume r.jsonl name different files" in capsys.readouterr().err
 
 
-def test_a_selection_that_matches_nothing_is_no_verdict(
+def test_a_selection_that_matches_nothing_is_no_verdict_and_touches_nothing(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert run("tests", "--out", "r.jsonl") == 0
+    before = (project / "r.jsonl").read_text()
     assert run("tests", "-k", "nomatch*", "--out", "r.jsonl") == 2
     assert "verdict: no case matched the selection (exit 2)" in capsys.readouterr().out
+    assert (project / "r.jsonl").read_text() == before
+
+
+def test_a_crash_torn_last_line_is_dropped_before_the_resume_appends(project: Path) -> None:
+    assert run("tests", "--out", "r.jsonl") == 0
+    text = (project / "r.jsonl").read_text()
+    (project / "r.jsonl").write_text(text[: len(text) - 40])  # the last record cut short
+    assert run("tests", "--resume", "r.jsonl") == 0
+    final = load_results(project / "r.jsonl")
+    assert final.skipped_lines == 0
+    assert sorted(c["case_id"] for c in final.cases) == ["c0", "c1", "c2"]
+
+
+def test_shards_resumed_after_an_edit_still_merge(project: Path) -> None:
+    assert run("tests", "--shard", "1/2", "--out", "s1.jsonl") == 0
+    assert run("tests", "--shard", "2/2", "--out", "s2.jsonl") == 0
+    suite = project / "tests" / "test_lib.llm.jsonl"
+    suite.write_text(suite.read_text().replace("question 1", "question one"))
+    assert run("tests", "--shard", "1/2", "--resume", "s1.jsonl") == 0
+    assert run("tests", "--shard", "2/2", "--resume", "s2.jsonl") == 0
+    assert main(["merge", "s1.jsonl", "s2.jsonl", "--out", "all.jsonl"]) == 0
+    assert sorted(c["case_id"] for c in load_results(project / "all.jsonl").cases) == [
+        "c0",
+        "c1",
+        "c2",
+    ]
+
+
+def test_resume_refuses_a_file_without_a_header_and_accepts_the_same_file_spelled_otherwise(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "empty.jsonl").write_text("")
+    assert run("tests", "--resume", "empty.jsonl") == 2
+    assert "empty.jsonl has no run header" in capsys.readouterr().err
+    assert run("tests", "--out", "r.jsonl") == 0
+    assert run("tests", "--resume", "r.jsonl", "--out", str(project / "r.jsonl")) == 0
 
 
 def test_an_unknown_model_on_the_command_line_names_the_flag(
