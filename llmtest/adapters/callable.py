@@ -25,15 +25,21 @@ from llmtest.errors import ConfigError, ModelCallError
 _INPUT_KINDS = ("prompt", "messages", "request")
 
 
-def import_target(target: str, root: str | None = None) -> Callable[..., Any]:
-    """Import ``package.module:function`` (or ``package.module.function``); a module that
-    is not installed is looked for in the project folder and the working directory, as
-    ``python -m`` would."""
+def split_target(target: str) -> tuple[str, str]:
+    """``package.module:function`` (or ``package.module.function``) as (module, attribute)."""
     module_name, sep, attr = target.partition(":")
     if not sep:
         module_name, _, attr = target.rpartition(".")
     if not module_name or not attr:
         raise ConfigError(f"callable target {target!r} must look like 'package.module:function'")
+    return module_name, attr
+
+
+def import_target(target: str, root: str | None = None) -> Callable[..., Any]:
+    """Import ``package.module:function`` (or ``package.module.function``); a module that
+    is not installed is looked for in the project folder and the working directory, as
+    ``python -m`` would."""
+    module_name, attr = split_target(target)
     try:
         module = _import_module(module_name, [p for p in (root, os.getcwd()) if p])
     except ImportError as exc:
@@ -87,6 +93,11 @@ def _input_kind(fn: Callable[..., Any], configured: object) -> str:
 
 class CallableAdapter:
     name = "callable"
+
+    @classmethod
+    def check_config(cls, config: ModelConfig) -> None:
+        """The target's shape, when the model is named (importing it waits for the run)."""
+        split_target(config.model)
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config

@@ -44,11 +44,16 @@ class ReplayAdapter:
 
     name = "replay"
 
-    def __init__(self, config: ModelConfig) -> None:
+    @classmethod
+    def check_config(cls, config: ModelConfig) -> None:
+        """Asked when the model is named, before any case runs."""
         if not config.model:
             raise ConfigError(
                 f"model {config.name!r}: replay needs a cassette folder, e.g. 'replay:cassettes/'"
             )
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.check_config(config)
         self.config = config
         self.folder = cassette_folder(config)
         match = config.options.get("match", "loose")

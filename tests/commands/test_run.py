@@ -384,6 +384,22 @@ def test_resume_refuses_a_file_without_a_header_and_accepts_the_same_file_spelle
     assert run("tests", "--resume", "r.jsonl", "--out", str(project / "r.jsonl")) == 0
 
 
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("openai:", "openai: the openai adapter needs a model name"),
+        ("callable:app", "callable target 'app' must look like 'package.module:function'"),
+        ("replay", "model 'replay:': replay needs a cassette folder"),
+    ],
+)
+def test_a_model_missing_its_name_is_a_usage_error_before_any_call(
+    project: Path, capsys: pytest.CaptureFixture[str], model: str, message: str
+) -> None:
+    assert run("tests", "--model", model, "--out", "r.jsonl") == 2
+    assert f"--model: {message}" in capsys.readouterr().err
+    assert not (project / "r.jsonl").exists()
+
+
 def test_an_unknown_model_on_the_command_line_names_the_flag(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
