@@ -238,6 +238,14 @@ def test_interrupt_then_resume_runs_only_what_is_missing(
             assert len(server.requests_for(prompt)) == 1
 
 
+def add_alias(project: Path, name: str, server: FakeLLMServer, model: str, extra: str = "") -> None:
+    with (project / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(
+            f'[tool.llmtest.models.{name}]\nadapter = "openai"\nmodel = "{model}"\n'
+            f'base_url = "{server.url}"\n{extra}'
+        )
+
+
 def partial(path: Path, *case_ids: str) -> None:
     """Keep the header and the records of ``case_ids``: a run cut short. (Records are in
     the order the answers came, so which ones are first is not known.)"""
@@ -269,11 +277,7 @@ def test_a_resume_reuses_the_runs_model_and_reruns_changed_cases(
     (project / "tests" / "test_skip.llm.yaml").write_text(
         "cases: [{id: later, prompt: hi, skip: not yet}]\n"
     )
-    with (project / "pyproject.toml").open("a") as pyproject:
-        pyproject.write(
-            f'[tool.llmtest.models.other]\nadapter = "openai"\nmodel = "m2"\n'
-            f'base_url = "{fake_provider.url}"\n'
-        )
+    add_alias(project, "other", fake_provider, "m2")
     assert run("tests", "--model", "other", "--out", "r.jsonl") == 0
     partial(project / "r.jsonl", "later", "c0", "c1")
     suite = project / "tests" / "test_lib.llm.jsonl"
@@ -294,11 +298,7 @@ def test_retry_errors_runs_again_only_what_got_no_answer(
         (project / "tests" / "test_down.llm.yaml").write_text(
             "cases: [{id: down, prompt: 'during the outage', model: broken}]\n"
         )
-        with (project / "pyproject.toml").open("a") as pyproject:
-            pyproject.write(
-                f'[tool.llmtest.models.broken]\nadapter = "openai"\nmodel = "status-503"\n'
-                f'base_url = "{outage.url}"\nmax_retries = 0\n'
-            )
+        add_alias(project, "broken", outage, "status-503", "max_retries = 0\n")
         assert run("tests", "--out", "r.jsonl") == 2
         # The outage is over: the same alias now reaches a model that answers.
         text = (project / "pyproject.toml").read_text().replace('"status-503"', '"m"')
