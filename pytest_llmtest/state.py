@@ -53,6 +53,8 @@ class LLMSession:
         workerinput = getattr(config, "workerinput", {})
         self.run_id: str = workerinput.get("llmtest_run_id") or new_run_id()
         self.writer: ResultWriter | None = None
+        self.replaced_results = False
+        """Whether this session's header replaced an earlier run in the results file."""
         self.suites: dict[str, str] = {}
         self.engine: Engine | None = None
         self.futures: dict[str, concurrent.futures.Future[Execution]] = {}
@@ -112,7 +114,9 @@ class LLMSession:
             suites=suites,
             git_sha=git_sha(self.config.rootpath),
         )
-        self._writer().write_header(header)
+        writer = self._writer()
+        writer.write_header(header)
+        self.replaced_results = writer.replaced
 
     def record(self, outcome: CaseOutcome) -> None:
         if self.results_path is not None:

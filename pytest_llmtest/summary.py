@@ -8,6 +8,7 @@ import pytest
 
 from llmtest.config import model_label
 from llmtest.reports.summary import plural
+from pytest_llmtest.state import session_key
 
 
 class RunSummary:
@@ -26,6 +27,10 @@ class RunSummary:
         if self.cases:
             terminalreporter.write_sep("-", "llmtest summary")
             terminalreporter.write_line(summary_line(self.cases))
+            state = terminalreporter.config.stash.get(session_key, None)
+            if state is not None and state.results_path:
+                replaced = " (it held an earlier run: replaced)" if state.replaced_results else ""
+                terminalreporter.write_line(f"results: {state.results_path}{replaced}")
 
 
 def summary_line(cases: list[dict[str, Any]]) -> str:

@@ -45,7 +45,9 @@ def test_a_second_session_replaces_the_first_run_in_the_file(
 ) -> None:
     suite.runpytest_subprocess(*workers, "--llm-results", "r.jsonl").assert_outcomes(passed=12)
     first = load_results(suite.path / "r.jsonl").header["run_id"]
-    suite.runpytest_subprocess(*workers, "--llm-results", "r.jsonl").assert_outcomes(passed=12)
+    second = suite.runpytest_subprocess(*workers, "--llm-results", "r.jsonl")
+    second.assert_outcomes(passed=12)
+    second.stdout.fnmatch_lines(["results: r.jsonl (it held an earlier run: replaced)"])
     results = load_results(suite.path / "r.jsonl")
     assert len(results.headers) == 1 and results.header["run_id"] != first
     assert sorted(c["case_id"] for c in results.cases) == sorted(f"c{i}" for i in range(12))
