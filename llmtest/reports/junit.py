@@ -122,7 +122,7 @@ def _test_case(case: CaseSummary, *, with_model: bool) -> Any:
             message=truncate(errors[0], MESSAGE_CHARS), output=body, error_type="llmtest.error"
         )
     elif case.status == "skip":
-        test.add_skipped_info(message=case.errors[0] if case.errors else "skipped")
+        test.add_skipped_info(message=case.skip_reason or "skipped")
     return test
 
 

@@ -175,12 +175,20 @@ class CaseSummary:
 
     @property
     def errors(self) -> list[str]:
-        """Distinct error messages of the attempts, in attempt order."""
+        """Distinct error messages of the attempts that ran, in attempt order."""
         seen: dict[str, None] = {}
         for attempt in self.attempts:
-            if attempt.get("error"):
+            if attempt.get("error") and record_status(attempt) != "skip":
                 seen.setdefault(str(attempt["error"]), None)
         return list(seen)
+
+    @property
+    def skip_reason(self) -> str | None:
+        """Why the case file skips the case (a skip record keeps it in ``error``)."""
+        for attempt in self.attempts:
+            if record_status(attempt) == "skip":
+                return str(attempt.get("error") or "skipped")
+        return None
 
     @property
     def failed_assertions(self) -> list[FailedAssertion]:
@@ -234,6 +242,7 @@ class CaseSummary:
             "cost_usd": self.cost_usd,
             "retries": self.retries,
             "errors": self.errors,
+            "skip_reason": self.skip_reason,
             "failed_assertions": [
                 {"type": f.type, "message": f.message, "score": f.score, "attempts": f.attempts}
                 for f in self.failed_assertions

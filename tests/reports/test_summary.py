@@ -41,8 +41,10 @@ def test_any_errored_attempt_makes_the_case_an_error(tmp_path: Path) -> None:
 
 
 def test_a_case_whose_attempts_were_all_skipped_is_skipped(tmp_path: Path) -> None:
-    summary = summarize(results_file(tmp_path, case("a", "skip")))
-    assert summary.cases[0].status == "skip"
+    summary = summarize(results_file(tmp_path, case("a", "skip", error="not yet")))
+    (skipped,) = summary.cases
+    assert skipped.status == "skip"
+    assert (skipped.skip_reason, skipped.errors) == ("not yet", [])  # a reason, not an error
 
 
 def test_an_unknown_status_counts_as_an_error_not_a_pass(tmp_path: Path) -> None:
