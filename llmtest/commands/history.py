@@ -163,10 +163,11 @@ def _case_table(rows: Sequence[Any]) -> str:
                 r.suite,
                 r.case_hash[:12],
                 r.status,
-                f"{r.attempts_passed}/{r.attempts}",
+                "" if r.status == "skip" else f"{r.attempts_passed}/{r.attempts}",
                 "" if r.score is None else f"{r.score:.2f}",
                 "" if r.latency_ms is None else round(r.latency_ms),
-                _excerpt(r.error),
+                # a skip record keeps its reason where errors go
+                f"skipped: {_excerpt(r.error)}" if r.status == "skip" else _excerpt(r.error),
             )
             for r in rows
         ],

@@ -51,7 +51,7 @@ def write_run(
                     output_tokens=2,
                     cost_usd=None,
                     tags=[],
-                    error=None,
+                    error="not yet" if status == "skip" else None,
                 )
             )
     return path
@@ -126,6 +126,16 @@ def test_case_accepts_a_pytest_style_suite_and_case_id(
     assert history("--case", f"{SUITE}::a") == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[6] for line in lines[1:]] == ["fail", "pass"]
+
+
+def test_a_skipped_case_shows_its_reason_not_a_pass_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import_runs(tmp_path, [{"a": "skip"}])
+    capsys.readouterr()
+    assert history("--case", "a") == 0
+    (row,) = capsys.readouterr().out.splitlines()[1:]
+    assert "skipped: not yet" in row and "0/1" not in row
 
 
 def test_case_accepts_a_bare_case_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
