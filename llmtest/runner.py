@@ -17,7 +17,7 @@ from llmtest.errors import CaseFileError, ConfigError
 from llmtest.evaluation import CaseOutcome, evaluate
 from llmtest.gcpause import gc_paused
 from llmtest.results.jsonl import ResultsFile, ResultWriter
-from llmtest.results.record import CaseResult
+from llmtest.results.record import CaseResult, skip_record
 from llmtest.selection import Selection
 
 
@@ -245,27 +245,3 @@ def _keep(lane: Lane, record: CaseResult, keep_records: bool) -> None:
         lane.writer.write(record)
     if keep_records:
         lane.totals.records.append(record)
-
-
-def skip_record(case: Case, model: ModelConfig | None, run_id: str) -> CaseResult:
-    """The record of a case its file marks ``skip:``: the reason is in ``error``."""
-    return CaseResult(
-        run_id=run_id,
-        suite=case.suite,
-        case_id=case.id,
-        case_hash=case.hash,
-        model=model.name if model else "",
-        attempt=0,
-        status="skip",
-        assertions=(),
-        output=None,
-        latency_ms=None,
-        input_tokens=None,
-        output_tokens=None,
-        cost_usd=None,
-        tags=case.tags,
-        error=case.skip,
-        prompt=case.prompt,
-        min_pass_rate=case.min_pass_rate,
-        repeat=case.repeat,
-    )

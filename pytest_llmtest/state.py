@@ -20,7 +20,7 @@ from llmtest.evaluation import CaseOutcome
 from llmtest.layers import build_layers
 from llmtest.results.history import History
 from llmtest.results.jsonl import ResultWriter, RunHeader, git_sha, header_model, new_run_id
-from llmtest.runner import skip_record
+from llmtest.results.record import skip_record
 from llmtest.selection import Shard
 
 NO_MODEL = (

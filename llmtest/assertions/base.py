@@ -11,8 +11,9 @@ from llmtest.adapters.base import Response
 from llmtest.errors import LLMAssertionError
 
 MEASUREMENTS = frozenset({"length", "latency_ms", "tokens", "cost"})
-"""Assertions whose ``score`` is the figure they bound (characters, ms, tokens, USD), not a
-share from 0 to 1: a case's score leaves them out."""
+"""Assertions that bound a measured figure (characters, ms, tokens, USD): their ``score`` is
+that figure, not a share from 0 to 1, so a case's score leaves them out; their argument is
+the bound, so a CSV cell ``200`` is the number 200."""
 
 
 def mean_score(scored: Iterable[tuple[str, float | None]]) -> float | None:

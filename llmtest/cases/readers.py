@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from llmtest.assertions.base import MEASUREMENTS
 from llmtest.errors import CaseFileError
 
 PathKey = tuple[str | int, ...]
@@ -170,8 +171,6 @@ def _read_jsonl(path: Path, display: str, text: str) -> RawSuite:
 
 _CSV_LIST_COLUMNS = {"tags"}
 _CSV_NUMBER_COLUMNS = {"repeat": int, "min_pass_rate": float}
-_CSV_NUMBER_ASSERTIONS = {"length", "latency_ms", "tokens", "cost"}
-"""Assertions whose one-cell argument is a bound: ``200`` in the cell is the number 200."""
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _CSV_CASE_COLUMNS = {
     "id",
@@ -239,7 +238,8 @@ def _csv_case(row: dict[str, Any], display: str, line: int) -> RawCase:
             data[name] = (
                 _cell_value(cell, display, line, name) if name.startswith("expected_") else cell
             )
-        elif name in _CSV_NUMBER_ASSERTIONS and _NUMBER.fullmatch(cell.strip()):
+        elif name in MEASUREMENTS and _NUMBER.fullmatch(cell.strip()):
+            # A bound's one-cell argument: ``200`` in the cell is the number 200.
             number = float(cell)
             assertions.append({name: int(number) if number.is_integer() else number})
         else:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from llmtest.assertions.base import AssertionResult, mean_score
+
+if TYPE_CHECKING:
+    from llmtest.cases.model import Case
+    from llmtest.config import ModelConfig
 
 Status = Literal["pass", "fail", "error", "skip"]
 
@@ -65,3 +69,27 @@ class CaseResult:
             "repeat": self.repeat,
             "min_pass_rate": self.min_pass_rate,
         }
+
+
+def skip_record(case: Case, model: ModelConfig | None, run_id: str) -> CaseResult:
+    """The record of a case its file marks ``skip:``: the reason is in ``error``."""
+    return CaseResult(
+        run_id=run_id,
+        suite=case.suite,
+        case_id=case.id,
+        case_hash=case.hash,
+        model=model.name if model else "",
+        attempt=0,
+        status="skip",
+        assertions=(),
+        output=None,
+        latency_ms=None,
+        input_tokens=None,
+        output_tokens=None,
+        cost_usd=None,
+        tags=case.tags,
+        error=case.skip,
+        prompt=case.prompt,
+        min_pass_rate=case.min_pass_rate,
+        repeat=case.repeat,
+    )
