@@ -215,6 +215,11 @@ def _csv_case(row: dict[str, Any], display: str, line: int) -> RawCase:
     data: dict[str, Any] = {}
     assertions: list[dict[str, Any]] = []
     variables: dict[str, Any] = {}
+    case_id = (row.get("id") or "").strip() or None
+
+    def bad_cell(column: str, message: str) -> CaseFileError:
+        return CaseFileError(display, message, line=line, case_id=case_id, field=column)
+
     for column, cell in row.items():
         if column is None:
             raise CaseFileError(
@@ -229,21 +234,28 @@ def _csv_case(row: dict[str, Any], display: str, line: int) -> RawCase:
             try:
                 data[name] = _CSV_NUMBER_COLUMNS[name](cell)
             except ValueError:
-                raise CaseFileError(
-                    display, f"column {name!r} expects a number, got {cell!r}", line=line
-                ) from None
+                raise bad_cell(name, f"expected a number, got {cell!r}") from None
         elif name.startswith(("vars.", "var:")):
             variables[name.split(".", 1)[-1].split(":", 1)[-1]] = cell
-        elif name in _CSV_CASE_COLUMNS:
-            data[name] = (
-                _cell_value(cell, display, line, name) if name.startswith("expected_") else cell
-            )
+        elif name in _CSV_CASE_COLUMNS and not name.startswith("expected_"):
+            data[name] = cell
         elif name in MEASUREMENTS and _NUMBER.fullmatch(cell.strip()):
             # A bound's one-cell argument: ``200`` in the cell is the number 200.
             number = float(cell)
             assertions.append({name: int(number) if number.is_integer() else number})
         else:
-            assertions.append({name: _cell_value(cell, display, line, name)})
+            try:
+                value = _cell_value(cell)
+            except json.JSONDecodeError as exc:
+                raise bad_cell(
+                    name,
+                    f"the cell {cell.strip()!r} is not valid JSON "
+                    f"({exc.msg} at character {exc.pos + 1})",
+                ) from None
+            if name in _CSV_CASE_COLUMNS:  # seed style: expected_contains, expected_format, ...
+                data[name] = value
+            else:
+                assertions.append({name: value})
     if variables:
         data["vars"] = variables
     if assertions:
@@ -251,20 +263,16 @@ def _csv_case(row: dict[str, Any], display: str, line: int) -> RawCase:
     return RawCase(data, {}, line)
 
 
-def _cell_value(cell: str, display: str, line: int, column: str) -> Any:
+def _cell_value(cell: str) -> Any:
     """A cell as JSON when it is JSON; text otherwise. A cell that is plainly meant as JSON
-    (brackets around quoted strings) but does not parse is an error, not text to look for."""
+    (brackets around quoted strings) but does not parse raises, rather than become text to
+    look for."""
     text = cell.strip()
     if text[:1] in "[{" or text in ("true", "false", "null"):
         try:
             return json.loads(text)
-        except json.JSONDecodeError as exc:
+        except json.JSONDecodeError:
             if text[-1:] in "]}" and '"' in text:
-                raise CaseFileError(
-                    display,
-                    f"column {column!r}: the cell {text!r} is not valid JSON ({exc.msg} at "
-                    f"character {exc.pos + 1})",
-                    line=line,
-                ) from None
+                raise
             return cell
     return cell

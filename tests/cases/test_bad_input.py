@@ -273,7 +273,8 @@ def test_csv_cell_meant_as_json_that_is_not_json(tmp_path: Path) -> None:
         tmp_path, 'id,prompt,contains\na,hi,"[""Paris"", ""Lyon"",]"\n', name="test_lib.llm.csv"
     )
     assert message.startswith(
-        "test_lib.llm.csv:2: column 'contains': the cell '[\"Paris\", \"Lyon\",]' is not valid JSON"
+        "test_lib.llm.csv:2: case 'a': field 'contains': the cell '[\"Paris\", \"Lyon\",]' is not "
+        "valid JSON"
     )
 
 
@@ -291,6 +292,11 @@ def test_prompt_and_messages_together(tmp_path: Path) -> None:
         "test_bad.llm.yaml:4: case 'both': field 'messages': give one of 'prompt', 'input' or "
         "'messages', not prompt and messages"
     )
+
+
+def test_csv_number_column_that_is_not_a_number(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "id,prompt,repeat\na,hi,three\n", name="test_lib.llm.csv")
+    assert message == "test_lib.llm.csv:2: case 'a': field 'repeat': expected a number, got 'three'"
 
 
 def test_csv_with_semicolons_says_so(tmp_path: Path) -> None:
