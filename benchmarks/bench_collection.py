@@ -177,7 +177,7 @@ LOAD_SNIPPET = r"""
 import cProfile, json, pstats, sys, time
 t0 = time.perf_counter()
 from llmtest.cases import load_suite
-from llmtest.plugins import assertion_types
+from llmtest.plugins.registry import assertion_types
 t1 = time.perf_counter()
 assertion_types()
 t2 = time.perf_counter()

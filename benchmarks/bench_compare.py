@@ -109,7 +109,7 @@ def main() -> int:
             f"markdown {len(markdown):,} chars"
         )
         script = (
-            "import sys; from llmtest import cli; "
+            "import sys; from llmtest.commands import main as cli; "
             "cli.COMMANDS = (*cli.COMMANDS, 'compare') if 'compare' not in cli.COMMANDS "
             "else cli.COMMANDS; sys.exit(cli.main(sys.argv[1:]))"
         )

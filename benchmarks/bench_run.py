@@ -84,7 +84,7 @@ def timed_run(folder: Path, model: str, concurrency: int, out: str) -> tuple[flo
         "RSS_KB=%M",
         PYTHON,
         "-m",
-        "llmtest.cli",
+        "llmtest.commands.main",
         "run",
         "tests",
         "--model",

@@ -20,16 +20,16 @@ _EXPORTS = {
     "AssertionType": "llmtest.assertions.base",
     "Case": "llmtest.cases.model",
     "load_suite": "llmtest.cases.loader",
-    "ModelConfig": "llmtest.config",
-    "Engine": "llmtest.engine",
-    "connect": "llmtest.client",
-    "ModelClient": "llmtest.client",
-    "evaluate": "llmtest.evaluation",
+    "ModelConfig": "llmtest.config.project",
+    "Engine": "llmtest.engine.engine",
+    "connect": "llmtest.engine.client",
+    "ModelClient": "llmtest.engine.client",
+    "evaluate": "llmtest.engine.evaluation",
     "CaseResult": "llmtest.results.record",
     "LLMAssertionError": "llmtest.errors",
     "ModelCallError": "llmtest.errors",
     "CaseFileError": "llmtest.errors",
-    "hookimpl": "llmtest.hookspecs",
+    "hookimpl": "llmtest.plugins.hookspecs",
 }
 _ASSERT_PREFIX = "assert_"
 
@@ -43,15 +43,15 @@ if TYPE_CHECKING:
     from llmtest.assertions.base import AssertionType as AssertionType
     from llmtest.cases.loader import load_suite as load_suite
     from llmtest.cases.model import Case as Case
-    from llmtest.client import ModelClient as ModelClient
-    from llmtest.client import connect as connect
-    from llmtest.config import ModelConfig as ModelConfig
-    from llmtest.engine import Engine as Engine
+    from llmtest.config.project import ModelConfig as ModelConfig
+    from llmtest.engine.client import ModelClient as ModelClient
+    from llmtest.engine.client import connect as connect
+    from llmtest.engine.engine import Engine as Engine
+    from llmtest.engine.evaluation import evaluate as evaluate
     from llmtest.errors import CaseFileError as CaseFileError
     from llmtest.errors import LLMAssertionError as LLMAssertionError
     from llmtest.errors import ModelCallError as ModelCallError
-    from llmtest.evaluation import evaluate as evaluate
-    from llmtest.hookspecs import hookimpl as hookimpl
+    from llmtest.plugins.hookspecs import hookimpl as hookimpl
     from llmtest.results.record import CaseResult as CaseResult
 
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from llmtest.cli import main
+from llmtest.commands.main import main
 
 sys.exit(main())

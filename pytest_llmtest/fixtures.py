@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from llmtest.adapters.base import Message, Response
-from llmtest.client import ModelClient
+from llmtest.engine.client import ModelClient
 from llmtest.errors import ConfigError, ModelCallError
 from pytest_llmtest.state import NO_MODEL, session_key
 

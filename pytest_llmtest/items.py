@@ -11,8 +11,8 @@ import pytest
 from llmtest.assertions.base import mean_score
 from llmtest.cases import Case, Suite, load_suite
 from llmtest.cases.loader import display_path
+from llmtest.engine.evaluation import CaseOutcome, evaluate
 from llmtest.errors import CaseFileError, ConfigError, LLMTestError
-from llmtest.evaluation import CaseOutcome, evaluate
 from pytest_llmtest.state import LLMSession, session_key
 
 TAG_MARKER_HELP = "llmtest case tag (from a case file)"

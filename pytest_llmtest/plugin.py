@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from llmtest.gcpause import gc_paused
-from llmtest.options import OPTIONS
-from llmtest.selection import DEFAULT_FILE_PATTERNS, is_case_file
+from llmtest.cases.selection import DEFAULT_FILE_PATTERNS, is_case_file
+from llmtest.config.options import OPTIONS
+from llmtest.engine._gc import gc_paused
 from pytest_llmtest.fixtures import llm
 from pytest_llmtest.items import LLMCaseFile, LLMCaseItem
 from pytest_llmtest.state import LLMSession, session_key
@@ -72,7 +72,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     shard = config.stash[session_key].shard
     if shard is None:
         return
-    keep = [i for i in items if not isinstance(i, LLMCaseItem) or i.case in shard]
+    keep = [
+        i for i in items if not isinstance(i, LLMCaseItem) or shard.holds(i.case.suite, i.case.id)
+    ]
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep

@@ -11,17 +11,18 @@ from typing import Any
 
 import pytest
 
-from llmtest import options
+from llmtest.adapters.layers import build_layers
+from llmtest.adapters.resolver import ModelResolver
 from llmtest.cases.model import Case
-from llmtest.config import ModelConfig, ModelResolver, ProjectConfig, load_project_config
-from llmtest.engine import Engine, Execution, Job
+from llmtest.config import options
+from llmtest.config.options import Shard
+from llmtest.config.project import ModelConfig, ProjectConfig, load_project_config
+from llmtest.engine.engine import Engine, Execution, Job
+from llmtest.engine.evaluation import CaseOutcome
 from llmtest.errors import ConfigError, LLMTestError
-from llmtest.evaluation import CaseOutcome
-from llmtest.layers import build_layers
 from llmtest.results.history import History
 from llmtest.results.jsonl import ResultWriter, RunHeader, git_sha, header_model, new_run_id
 from llmtest.results.record import skip_record
-from llmtest.selection import Shard
 
 NO_MODEL = (
     "no model configured: pass --llm-model SPEC (e.g. echo: or openai:gpt-4o-mini), "

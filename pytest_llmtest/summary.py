@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from llmtest.config import model_label
+from llmtest.config.project import model_label
 from llmtest.reports.summary import plural
 from pytest_llmtest.state import session_key
 

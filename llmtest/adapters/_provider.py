@@ -23,9 +23,9 @@ from http import HTTPStatus
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from llmtest.adapters.base import Message, Request, Response, Usage, build_messages
-from llmtest.config import ModelConfig, model_label
+from llmtest.config.project import ModelConfig, model_label
+from llmtest.engine._gc import gc_paused
 from llmtest.errors import ConfigError, ModelCallError
-from llmtest.gcpause import gc_paused
 
 PLACEHOLDER_API_KEY = "unused"
 """Sent to local OpenAI-compatible servers (vLLM, llama.cpp, Ollama) that need no key."""

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmtest.adapters.base import Adapter
-from llmtest.config import ModelConfig
-from llmtest.hookspecs import AdapterFactory, hookimpl
+from llmtest.config.project import ModelConfig
+from llmtest.plugins.hookspecs import AdapterFactory, hookimpl
 
 _BUILTIN = {
     "openai": "llmtest.adapters.openai:OpenAIAdapter",

@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from llmtest.adapters.base import Request, Response, Usage
-from llmtest.config import ModelConfig
+from llmtest.config.project import ModelConfig
 from llmtest.errors import ConfigError, ModelCallError
 
 _INPUT_KINDS = ("prompt", "messages", "request")

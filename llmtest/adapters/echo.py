@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from llmtest.adapters.base import Request, Response, Usage
-from llmtest.config import ModelConfig
+from llmtest.config.project import ModelConfig
 
 
 class EchoAdapter:

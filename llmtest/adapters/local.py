@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from llmtest.adapters._local_gguf import GGUFFormatError, has_chat_template
 from llmtest.adapters.base import Message, Request, Response, Usage
-from llmtest.config import ModelConfig, model_label
+from llmtest.config.project import ModelConfig, model_label
 from llmtest.errors import ConfigError, ModelCallError
 
 INSTALL_HINT = "the local adapter needs the 'local' extra: pip install 'llmtest[local]'"
@@ -229,7 +229,7 @@ class LocalAdapter:
         self.few_shot = _few_shot(options.get("few_shot"))
 
     def reserve(self) -> contextlib.AbstractAsyncContextManager[None]:
-        """The engine's wait for this model's turn (see :class:`llmtest.engine.Engine`), so a
+        """The engine's wait for this model's turn (see :class:`llmtest.engine.engine.Engine`), so a
         call's timeout covers its own generation, not the model's load or the queue."""
         return self.model.turn()
 

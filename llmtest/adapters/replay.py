@@ -15,9 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from llmtest.adapters.base import Message, Request, Response, build_messages
-from llmtest.cache import canonical_json, content_hash, effective_messages, effective_params
-from llmtest.cassettes import Cassette, cassette_folder, read_cassette
-from llmtest.config import ModelConfig
+from llmtest.adapters.layers.cache import (
+    canonical_json,
+    content_hash,
+    effective_messages,
+    effective_params,
+)
+from llmtest.adapters.layers.cassettes import Cassette, cassette_folder, read_cassette
+from llmtest.config.project import ModelConfig
 from llmtest.errors import ConfigError, ModelCallError
 
 _MATCH_MODES = ("loose", "strict")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from llmtest.assertions import bounds, custom, similarity, structured, text
 from llmtest.assertions.base import AssertionType
-from llmtest.hookspecs import hookimpl
+from llmtest.plugins.hookspecs import hookimpl
 
 
 @hookimpl

@@ -25,7 +25,7 @@ from llmtest.cases.schema import (
 )
 from llmtest.cases.templating import UnknownVariable, render, render_value
 from llmtest.errors import AssertionSpecError, CaseFileError
-from llmtest.plugins import assertion_types
+from llmtest.plugins.registry import assertion_types
 
 LIBRARY_PREFIX = "llmtest:"
 _SEED_ASSERTIONS = (

@@ -14,6 +14,7 @@ from llmtest.commands.run import Display, add_run_arguments, prepare
 from llmtest.compare.comparison import compare_results
 from llmtest.compare.gate import evaluate_gate, load_gate
 from llmtest.compare.output import emit_reports
+from llmtest.engine.plan import Lane, execute_lanes
 from llmtest.errors import LLMTestError
 from llmtest.results.history import History
 from llmtest.results.jsonl import (
@@ -24,7 +25,6 @@ from llmtest.results.jsonl import (
     load_results,
     new_run_id,
 )
-from llmtest.runner import Lane, execute_lanes
 
 
 def register(subparsers: Any) -> None:

@@ -32,8 +32,8 @@ def register(subparsers: Any) -> None:
         "--from-log",
         type=Path,
         metavar="LOG",
-        help="compare the two sides of a canary log (llmtest.canary.CanaryRouter in shadow "
-        "mode) instead of two results files",
+        help="compare the two sides of a canary log (llmtest.production.router.CanaryRouter "
+        "in shadow mode) instead of two results files",
     )
     parser.add_argument(
         "--suite",

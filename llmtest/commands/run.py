@@ -14,13 +14,15 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from llmtest import options
+from llmtest.adapters.layers import build_layers
 from llmtest.cases.model import Suite
-from llmtest.config import ProjectConfig, load_project_config, model_label
-from llmtest.engine import Engine, RetryEvent
+from llmtest.cases.selection import Selection, discover, split_list
+from llmtest.config import options
+from llmtest.config.project import ProjectConfig, load_project_config, model_label
+from llmtest.engine.engine import Engine, RetryEvent
+from llmtest.engine.evaluation import CaseOutcome
+from llmtest.engine.plan import Lane, Planner, RunPlan, RunTotals, execute_lanes, load_suites
 from llmtest.errors import ConfigError, LLMTestError
-from llmtest.evaluation import CaseOutcome
-from llmtest.layers import build_layers
 from llmtest.reports.summary import Counts, plural, summarize
 from llmtest.results.history import History, RunRecorder
 from llmtest.results.jsonl import (
@@ -33,8 +35,6 @@ from llmtest.results.jsonl import (
     new_run_id,
     write_results,
 )
-from llmtest.runner import Lane, Planner, RunPlan, RunTotals, execute_lanes, load_suites
-from llmtest.selection import Selection, discover, split_list
 
 PLAIN_PROGRESS_EVERY_S = 5.0
 DEFAULT_HISTORY = ".llmtest/history.sqlite"

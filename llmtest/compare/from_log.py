@@ -1,5 +1,5 @@
-"""A canary log (``llmtest.canary.CanaryRouter``) as two in-memory results files, so logged
-production traffic gets the same comparison, report and gate as two test runs.
+"""A canary log (``llmtest.production.router.CanaryRouter``) as two in-memory results
+files, so logged production traffic gets the same comparison, report and gate as two test runs.
 
 Only exchanges both models answered (shadow mode) can be paired: a difference between
 models means something only on the same request. Identical requests (same messages and
@@ -19,10 +19,10 @@ from typing import Any
 
 from llmtest.adapters.base import Message, Response, Usage, last_user_message
 from llmtest.cases.model import Case, Suite
-from llmtest.config import ModelConfig
-from llmtest.engine import Attempt, Execution
+from llmtest.config.project import ModelConfig
+from llmtest.engine.engine import Attempt, Execution
+from llmtest.engine.evaluation import evaluate
 from llmtest.errors import LLMTestError
-from llmtest.evaluation import evaluate
 from llmtest.results.jsonl import ResultsFile, new_run_id, read_records
 from llmtest.results.record import CaseResult, Status
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from llmtest.compare.comparison import Comparison
-from llmtest.config import load_project_config
+from llmtest.config.project import load_project_config
 from llmtest.errors import ConfigError
 from llmtest.reports.summary import MISSING, format_rate
 

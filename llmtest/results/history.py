@@ -21,9 +21,9 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from llmtest.config.secrets import Redactor
 from llmtest.errors import LLMTestError
 from llmtest.results.jsonl import load_results
-from llmtest.secrets import Redactor
 
 DEFAULT_PATH = ".llmtest/history.sqlite"
 BUSY_TIMEOUT_S = 30.0
@@ -84,7 +84,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX run_models_by_model ON run_models (model)",
         # One row per case per run and model: the verdict over its attempts, decided as
-        # llmtest.evaluation.CaseOutcome does (any error wins; else the repeat pass rate).
+        # llmtest.engine.evaluation.CaseOutcome does (any error wins; else the repeat pass rate).
         """CREATE VIEW verdicts AS
         SELECT run_id, suite, case_id, case_hash, model,
             COUNT(*) AS attempts,

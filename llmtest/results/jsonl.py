@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from llmtest import __version__
-from llmtest.config import ModelConfig
+from llmtest.config.project import ModelConfig
+from llmtest.config.secrets import Redactor
 from llmtest.errors import LLMTestError
 from llmtest.results.record import CaseResult
-from llmtest.secrets import Redactor
 
 RecordKey = tuple[str, str, str]
 

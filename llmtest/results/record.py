@@ -10,7 +10,7 @@ from llmtest.assertions.base import AssertionResult, mean_score
 
 if TYPE_CHECKING:
     from llmtest.cases.model import Case
-    from llmtest.config import ModelConfig
+    from llmtest.config.project import ModelConfig
 
 Status = Literal["pass", "fail", "error", "skip"]
 

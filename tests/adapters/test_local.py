@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from llmtest import engine as engine_module
 from llmtest.adapters import local
 from llmtest.adapters._local_gguf import has_chat_template
 from llmtest.adapters.base import Request, Response, build_messages
 from llmtest.adapters.local import LocalAdapter
 from llmtest.cases.model import Case
-from llmtest.config import ModelConfig, model_from_table
-from llmtest.engine import Engine, Job
+from llmtest.config.project import ModelConfig, model_from_table
+from llmtest.engine import engine as engine_module
+from llmtest.engine.engine import Engine, Job
 from llmtest.errors import ConfigError, ModelCallError
 
 pytest.importorskip("xllamacpp", reason="the 'local' extra is not installed (xllamacpp)")
@@ -333,7 +333,7 @@ def openmp_spin_count(model: Path, **environ: str) -> tuple[str, str]:
     code = (
         "import os\n"
         "from llmtest.adapters.local import LocalAdapter\n"
-        "from llmtest.config import ModelConfig\n"
+        "from llmtest.config.project import ModelConfig\n"
         f"LocalAdapter(ModelConfig(name='m', adapter='local', model={str(model)!r}))\n"
         "print(os.environ.get('GOMP_SPINCOUNT'))\n"
     )

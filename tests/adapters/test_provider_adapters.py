@@ -21,7 +21,7 @@ from llmtest.adapters.anthropic import AnthropicAdapter
 from llmtest.adapters.base import Request, Response, build_messages
 from llmtest.adapters.builtin import llmtest_adapters
 from llmtest.adapters.openai import OpenAIAdapter
-from llmtest.config import ModelConfig
+from llmtest.config.project import ModelConfig
 from llmtest.errors import ConfigError, ModelCallError
 from tests.support.llm_server import FakeLLMServer, RecordedRequest
 

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from llmtest.adapters.base import Message, Request, Response
+from llmtest.adapters.layers import wrap_layers
+from llmtest.adapters.layers.cassettes import CassetteRecorder
 from llmtest.adapters.replay import ReplayAdapter
-from llmtest.cassettes import CassetteRecorder
-from llmtest.config import ModelConfig, ProjectConfig
-from llmtest.engine import Engine
+from llmtest.config.project import ModelConfig, ProjectConfig
+from llmtest.engine.engine import Engine
 from llmtest.errors import ConfigError, ModelCallError
-from llmtest.layers import wrap_layers
-from llmtest.plugins import adapter_factory
+from llmtest.plugins.registry import adapter_factories, adapter_factory
 from tests.support.llm_server import FakeLLMServer
 
 PROMPTS = ["How long do I have to return an item?", "Do you ship to Canada?", "Hi"]
@@ -108,7 +108,7 @@ def test_replay_returns_the_recorded_usage_model_and_latency(
 
 
 def test_replay_is_a_builtin_adapter_name() -> None:
-    config = ProjectConfig().resolve_model("replay:cassettes/")
+    config = ProjectConfig().resolve_model("replay:cassettes/", adapter_factories())
     assert isinstance(adapter_factory("replay")(config), ReplayAdapter)
 
 

@@ -10,7 +10,7 @@ import pytest
 from llmtest.adapters.base import Response
 from llmtest.assertions.base import AssertionResult, BuildContext, Check
 from llmtest.errors import AssertionSpecError
-from llmtest.plugins import assertion_types
+from llmtest.plugins.registry import assertion_types
 
 
 def build(name: str, args: Any, base_dir: Path = Path(".")) -> Check:

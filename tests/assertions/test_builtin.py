@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import llmtest
-from llmtest.plugins import assertion_types
+from llmtest.plugins.registry import assertion_types
 
 BUILTIN_NAMES = {
     "contains",

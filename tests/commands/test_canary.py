@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llmtest.cli import main
+from llmtest.commands.main import main
 from llmtest.results import load_results
 from tests.support.browser import dump_dom, find_chromium
 from tests.support.llm_server import FakeLLMServer

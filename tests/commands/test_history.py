@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from llmtest.assertions.base import AssertionResult
-from llmtest.cli import main
 from llmtest.commands.history import format_table
+from llmtest.commands.main import main
 from llmtest.results import CaseResult, ResultWriter, RunHeader, Status
 
 SUITE = "tests/test_support.llm.yaml"

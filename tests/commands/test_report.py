@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llmtest.cli import main
+from llmtest.commands.main import main
 from tests.reports.builders import case, results_file
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from llmtest.cli import main
+from llmtest.commands.main import main
 from llmtest.results import load_results
 from llmtest.results.history import History
 from tests.support.llm_server import FakeLLMServer
@@ -188,7 +188,7 @@ def test_interrupt_then_resume_runs_only_what_is_missing(
         command = [
             sys.executable,
             "-m",
-            "llmtest.cli",
+            "llmtest.commands.main",
             "run",
             "tests",
             "--out",
@@ -217,7 +217,7 @@ def test_interrupt_then_resume_runs_only_what_is_missing(
         resume = [
             sys.executable,
             "-m",
-            "llmtest.cli",
+            "llmtest.commands.main",
             "run",
             "tests",
             "--resume",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import llmtest.cli
+import llmtest.commands.main
 from llmtest.results import load_results
 from tests.compare.helpers import pair_files
 from tests.reports.builders import case
@@ -19,11 +19,13 @@ from tests.support.llm_server import FakeLLMServer
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., int]:
     """``llmtest`` with the compare command registered (cli.py lists it once the lead adds it)."""
-    if "compare" not in llmtest.cli.COMMANDS:
-        monkeypatch.setattr(llmtest.cli, "COMMANDS", (*llmtest.cli.COMMANDS, "compare"))
+    if "compare" not in llmtest.commands.main.COMMANDS:
+        monkeypatch.setattr(
+            llmtest.commands.main, "COMMANDS", (*llmtest.commands.main.COMMANDS, "compare")
+        )
 
     def main(*args: str) -> int:
-        return llmtest.cli.main(list(args))
+        return llmtest.commands.main.main(list(args))
 
     return main
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import llmtest.cli
-from llmtest.canary import CanaryRouter
+import llmtest.commands.main
 from llmtest.cases.loader import load_suite
 from llmtest.compare.from_log import log_to_results
+from llmtest.production.router import CanaryRouter
 
 SUITE = """
 cases:
@@ -84,7 +84,7 @@ def test_with_a_suite_the_planted_regression_is_named_and_blocks(
 ) -> None:
     log = write_log(tmp_path, shadow=True)
     report = tmp_path / "compare.json"
-    code = llmtest.cli.main(
+    code = llmtest.commands.main.main(
         ["compare", "--from-log", str(log), "--suite", str(suite_file(tmp_path)),
          "--json", str(report)]
     )  # fmt: skip
@@ -116,7 +116,7 @@ def test_without_a_suite_sides_pass_unless_they_errored(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     log = write_log(tmp_path, shadow=True)
-    code = llmtest.cli.main(["compare", "--from-log", str(log), "--markdown", "-"])
+    code = llmtest.commands.main.main(["compare", "--from-log", str(log), "--markdown", "-"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "PROMOTE" in out
@@ -132,7 +132,7 @@ def test_a_log_without_shadow_pairs_explains_and_cannot_decide(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     log = write_log(tmp_path, shadow=False, fraction=0.5)
-    code = llmtest.cli.main(
+    code = llmtest.commands.main.main(
         ["compare", "--from-log", str(log), "--suite", str(suite_file(tmp_path))]
     )
     err = capsys.readouterr().err
@@ -146,11 +146,13 @@ def test_from_log_and_results_files_are_exclusive(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     log = write_log(tmp_path, shadow=True)
-    assert llmtest.cli.main(["compare", "a.jsonl", "b.jsonl", "--from-log", str(log)]) == 2
+    assert (
+        llmtest.commands.main.main(["compare", "a.jsonl", "b.jsonl", "--from-log", str(log)]) == 2
+    )
     assert "one or the other" in capsys.readouterr().err
-    assert llmtest.cli.main(["compare"]) == 2
+    assert llmtest.commands.main.main(["compare"]) == 2
     assert "--from-log LOG" in capsys.readouterr().err
-    assert llmtest.cli.main(["compare", "a", "b", "--suite", "s.yaml"]) == 2
+    assert llmtest.commands.main.main(["compare", "a", "b", "--suite", "s.yaml"]) == 2
     assert "--from-log only" in capsys.readouterr().err
 
 
@@ -159,5 +161,5 @@ def test_a_file_that_is_not_a_canary_log_is_named(
 ) -> None:
     bad = tmp_path / "log.jsonl"
     bad.write_text('{"type": "exchange", "messages": []}\nnot json\n{"x": 1}\n')
-    assert llmtest.cli.main(["compare", "--from-log", str(bad)]) == 2
+    assert llmtest.commands.main.main(["compare", "--from-log", str(bad)]) == 2
     assert f"{bad}:2: not a JSON record" in capsys.readouterr().err

@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from llmtest import cli
+from llmtest.commands import main as cli
 from tests.docs import actions
 from tests.docs.examples import ROOT, Example, steps_of
 from tests.support.llm_server import FakeLLMServer

@@ -13,7 +13,7 @@ import pluggy
 if TYPE_CHECKING:
     from llmtest.adapters.base import Adapter
     from llmtest.assertions.base import AssertionType
-    from llmtest.config import ModelConfig
+    from llmtest.config.project import ModelConfig
 
 hookspec = pluggy.HookspecMarker("llmtest")
 hookimpl = pluggy.HookimplMarker("llmtest")
@@ -26,7 +26,7 @@ def llmtest_adapters() -> Mapping[str, AdapterFactory]:  # type: ignore[empty-bo
     """Return adapter factories by name (the part of a spec string before the colon).
 
     Called once, when the first model is resolved. A factory receives the model's
-    :class:`~llmtest.config.ModelConfig` and returns an object with an async
+    :class:`~llmtest.config.project.ModelConfig` and returns an object with an async
     ``complete(request)`` and ``aclose()``. Import provider SDKs inside the factory, not at
     module level, so that collecting tests stays fast.
     """

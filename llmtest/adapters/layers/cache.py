@@ -5,7 +5,7 @@ One JSON file per request key, sharded by the key's first two hex digits
 same folder, then ``os.replace``), so xdist workers and parallel ``llmtest run``s may
 write the same key at once and a reader sees either no file or a whole one; a file that
 cannot be read is a miss, never an error. Everything written passes through
-:class:`~llmtest.secrets.Redactor`.
+:class:`~llmtest.config.secrets.Redactor`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from llmtest.adapters.base import Adapter, Message, Request, Response, Usage, build_messages
-from llmtest.config import ModelConfig
+from llmtest.config.project import ModelConfig
+from llmtest.config.secrets import Redactor
 from llmtest.errors import ConfigError
-from llmtest.secrets import Redactor
 
 CacheMode = Literal["auto", "on", "off"]
 CACHE_MODES: tuple[CacheMode, ...] = ("auto", "on", "off")

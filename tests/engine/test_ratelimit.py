@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from llmtest.ratelimit import RateLimiter
+from llmtest.engine.ratelimit import RateLimiter
 
 
 def acquire_many(limiter: RateLimiter, count: int) -> list[float]:

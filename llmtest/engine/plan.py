@@ -9,16 +9,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from llmtest.adapters.resolver import ModelResolver
 from llmtest.cases.loader import display_path, load_suite
 from llmtest.cases.model import Case, Suite
-from llmtest.config import ModelConfig, ModelResolver, ProjectConfig
-from llmtest.engine import Engine, Job
+from llmtest.cases.selection import Selection
+from llmtest.config.project import ModelConfig, ProjectConfig
+from llmtest.engine._gc import gc_paused
+from llmtest.engine.engine import Engine, Job
+from llmtest.engine.evaluation import CaseOutcome, evaluate
 from llmtest.errors import CaseFileError, ConfigError
-from llmtest.evaluation import CaseOutcome, evaluate
-from llmtest.gcpause import gc_paused
 from llmtest.results.jsonl import ResultsFile, ResultWriter
 from llmtest.results.record import CaseResult, skip_record
-from llmtest.selection import Selection
 
 
 @dataclass(frozen=True)

@@ -17,19 +17,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 from llmtest.adapters.base import Adapter
-from llmtest.cache import CACHE_MODES, DEFAULT_CACHE_FOLDER, CachingAdapter, ResponseCache
-from llmtest.cassettes import CassetteRecorder, RecordingAdapter, cassette_folder
-from llmtest.config import ModelConfig
+from llmtest.adapters.layers.cache import (
+    CACHE_MODES,
+    DEFAULT_CACHE_FOLDER,
+    CachingAdapter,
+    ResponseCache,
+)
+from llmtest.adapters.layers.cassettes import CassetteRecorder, RecordingAdapter, cassette_folder
+from llmtest.config.project import ModelConfig
 from llmtest.errors import ConfigError
 
 _UNCACHED_ADAPTERS = frozenset({"replay", "echo"})
 
 Wrapper = Callable[[Adapter, ModelConfig], Adapter]
-"""What :class:`~llmtest.engine.Engine` takes as ``wrap_adapter``; :class:`Layers` is one."""
+"""What :class:`~llmtest.engine.engine.Engine` takes as ``wrap_adapter``; :class:`Layers` is one."""
 
 
 class Layers:
-    """A ``wrap_adapter`` for :class:`~llmtest.engine.Engine`; keeps the cache and the
+    """A ``wrap_adapter`` for :class:`~llmtest.engine.engine.Engine`; keeps the cache and the
     recorder at hand so a front end can report hits and recorded cassettes at the end."""
 
     def __init__(

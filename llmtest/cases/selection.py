@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from llmtest.cases.model import Case
+from llmtest.config.options import Shard
 from llmtest.errors import ConfigError
 
 DEFAULT_FILE_PATTERNS = (
@@ -44,35 +44,6 @@ def discover(paths: Iterable[Path], patterns: Sequence[str] = DEFAULT_FILE_PATTE
 
 
 @dataclass(frozen=True)
-class Shard:
-    """Shard ``index`` (1-based) of ``count``: a stable split by suite and case id, so each
-    CI machine runs the same cases every time."""
-
-    index: int
-    count: int
-
-    @classmethod
-    def parse(cls, text: str) -> Shard:
-        index, sep, count = text.partition("/")
-        try:
-            shard = cls(int(index), int(count))
-        except ValueError:
-            raise ConfigError(f"shard must look like K/N (e.g. 2/4), got {text!r}") from None
-        if not sep or not 1 <= shard.index <= shard.count:
-            raise ConfigError(f"shard must look like K/N with 1 <= K <= N, got {text!r}")
-        return shard
-
-    def __contains__(self, case: object) -> bool:
-        if not isinstance(case, Case):
-            return False
-        digest = hashlib.sha256(f"{case.suite}::{case.id}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
-
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
-
-
-@dataclass(frozen=True)
 class Selection:
     tags: frozenset[str] = frozenset()
     exclude_tags: frozenset[str] = frozenset()
@@ -91,7 +62,7 @@ class Selection:
                 continue
             if self.ids and not any(_id_matches(case, pattern) for pattern in self.ids):
                 continue
-            if self.shard is not None and case not in self.shard:
+            if self.shard is not None and not self.shard.holds(case.suite, case.id):
                 continue
             taken += 1
             yield case

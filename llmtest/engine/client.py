@@ -15,8 +15,9 @@ from types import TracebackType
 from typing import Any
 
 from llmtest.adapters.base import Message, Response, build_messages
-from llmtest.config import ModelConfig, ModelResolver, load_project_config
-from llmtest.engine import Engine
+from llmtest.adapters.resolver import ModelResolver
+from llmtest.config.project import ModelConfig, load_project_config
+from llmtest.engine.engine import Engine
 from llmtest.errors import ConfigError
 
 

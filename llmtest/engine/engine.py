@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 from llmtest.adapters.base import Adapter, Message, Request, Response
 from llmtest.cases.model import Case
-from llmtest.config import ModelConfig, model_label
+from llmtest.config.project import ModelConfig, model_label
+from llmtest.engine.ratelimit import RateLimiter
 from llmtest.errors import LLMTestError, ModelCallError
-from llmtest.plugins import adapter_factory
-from llmtest.ratelimit import RateLimiter
+from llmtest.plugins.registry import adapter_factory
 
 T = TypeVar("T")
 

@@ -7,10 +7,10 @@ import importlib
 
 import pluggy
 
-from llmtest import hookspecs
 from llmtest.assertions.base import AssertionType
 from llmtest.errors import ConfigError
-from llmtest.hookspecs import AdapterFactory
+from llmtest.plugins import hookspecs
+from llmtest.plugins.hookspecs import AdapterFactory
 
 ENTRY_POINT_GROUPS = ("llmtest.adapters", "llmtest.assertions")
 _BUILTIN_PLUGINS = ("llmtest.adapters.builtin", "llmtest.assertions.builtin")

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from llmtest.adapters.base import Request, Response, Usage
+from llmtest.adapters.layers import build_layers
+from llmtest.adapters.layers.cache import CachingAdapter, ResponseCache, cache_policy, request_key
 from llmtest.adapters.openai import OpenAIAdapter
-from llmtest.cache import CachingAdapter, ResponseCache, cache_policy, request_key
 from llmtest.cases.model import Case
-from llmtest.config import ModelConfig
-from llmtest.engine import Engine, Job
+from llmtest.config.project import ModelConfig
+from llmtest.engine.engine import Engine, Job
 from llmtest.errors import ModelCallError
-from llmtest.layers import build_layers
 from tests.support.llm_server import FakeLLMServer
 
 SECRET = "sk-test-SECRET-xyz"
@@ -220,7 +220,7 @@ _WRITER = textwrap.dedent(
     """
     import sys, time
     from llmtest.adapters.base import Response
-    from llmtest.cache import ResponseCache
+    from llmtest.adapters.layers.cache import ResponseCache
 
     folder, key, name, start = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     cache = ResponseCache(folder)

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from llmtest.adapters.base import Request
-from llmtest.canary import CanaryRouter, key_hash, route_value
 from llmtest.errors import ConfigError, LLMTestError
+from llmtest.production.router import CanaryRouter, key_hash, route_value
 from tests.support.llm_server import FakeLLMServer
 
 
@@ -202,7 +202,7 @@ def test_the_log_never_holds_the_api_key(
 
 def test_adapters_can_be_given_directly(tmp_path: Path) -> None:
     from llmtest.adapters.echo import EchoAdapter
-    from llmtest.config import ModelConfig
+    from llmtest.config.project import ModelConfig
 
     base = EchoAdapter(ModelConfig(name="prod", adapter="echo", options={"reply": "P"}))
     cand = EchoAdapter(ModelConfig(name="next", adapter="echo", options={"reply": "N"}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from llmtest.assertions.base import AssertionResult
-from llmtest.engine import Attempt, Execution
+from llmtest.engine.engine import Attempt, Execution
 from llmtest.errors import LLMTestError
 from llmtest.results.record import CaseResult, Status
 

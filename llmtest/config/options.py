@@ -7,12 +7,40 @@ so the two front ends cannot drift apart.
 from __future__ import annotations
 
 import argparse
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from llmtest.errors import ConfigError
-from llmtest.selection import Shard
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``index`` (1-based) of ``count``: a stable split by suite and case id, so each
+    CI machine runs the same cases every time."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        index, sep, count = text.partition("/")
+        try:
+            shard = cls(int(index), int(count))
+        except ValueError:
+            raise ConfigError(f"shard must look like K/N (e.g. 2/4), got {text!r}") from None
+        if not sep or not 1 <= shard.index <= shard.count:
+            raise ConfigError(f"shard must look like K/N with 1 <= K <= N, got {text!r}")
+        return shard
+
+    def holds(self, suite: str, case_id: str) -> bool:
+        """Whether the case ``suite::case_id`` is this shard's."""
+        digest = hashlib.sha256(f"{suite}::{case_id}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
 
 
 def positive_int(text: str) -> int:

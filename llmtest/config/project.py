@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -82,19 +82,20 @@ class ProjectConfig:
     path: Path | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
-    def resolve_model(self, spec: str) -> ModelConfig:
-        """An alias from ``[tool.llmtest.models]`` or a spec string like ``openai:gpt-4o``."""
+    def resolve_model(self, spec: str, adapters: Collection[str]) -> ModelConfig:
+        """An alias from ``[tool.llmtest.models]``, a spec string like ``openai:gpt-4o``, or
+        the bare name of one of ``adapters`` (the installed ones)."""
         root = str(self.path.parent) if self.path else None
         if spec in self.models:
             aliased = model_from_table(spec, self.models[spec], where=self._where(spec))
             return replace(aliased, root=root)
-        if ":" not in spec and spec in _adapter_names():
+        if ":" not in spec and spec in adapters:
             # A bare adapter name, as `--llm-model local` or `echo`, is the spec `local:`:
             # one name in results, history and merges, whichever way it was written.
             return ModelConfig(name=f"{spec}:", adapter=spec, model="", root=root)
         if ":" not in spec:
             known = ", ".join(sorted(self.models)) or "none defined"
-            adapters = ", ".join(sorted(_adapter_names()))
+            adapters = ", ".join(sorted(adapters))
             raise ConfigError(
                 f"unknown model {spec!r}: not an alias in [tool.llmtest.models] ({known}), "
                 f"not an adapter ({adapters}) and not a spec string such as "
@@ -105,39 +106,6 @@ class ProjectConfig:
 
     def _where(self, alias: str) -> str:
         return f"{self.path}: [tool.llmtest.models.{alias}]" if self.path else alias
-
-
-class ModelResolver:
-    """Specs and aliases to ModelConfigs, once each, with run-wide overrides applied and the
-    adapter known to exist: what both front ends do before any call."""
-
-    def __init__(
-        self,
-        project: ProjectConfig,
-        *,
-        timeout_s: float | None = None,
-        max_retries: int | None = None,
-    ) -> None:
-        self.project = project
-        self.timeout_s = timeout_s
-        self.max_retries = max_retries
-        self._models: dict[str, ModelConfig] = {}
-
-    def __call__(self, spec: str) -> ModelConfig:
-        from llmtest.plugins import adapter_factory
-
-        if spec not in self._models:
-            model = self.project.resolve_model(spec)
-            # An adapter may say what is wrong with a config before any call is made.
-            check = getattr(adapter_factory(model.adapter), "check_config", None)
-            if check is not None:
-                check(model)
-            if self.timeout_s is not None:
-                model = replace(model, timeout_s=self.timeout_s)
-            if self.max_retries is not None:
-                model = replace(model, max_retries=self.max_retries)
-            self._models[spec] = model
-        return self._models[spec]
 
 
 def model_from_table(name: str, table: Mapping[str, Any], *, where: str) -> ModelConfig:
@@ -182,12 +150,6 @@ def model_from_table(name: str, table: Mapping[str, Any], *, where: str) -> Mode
         requests_per_minute=table.get("requests_per_minute"),
         tokens_per_minute=table.get("tokens_per_minute"),
     )
-
-
-def _adapter_names() -> set[str]:
-    from llmtest.plugins import adapter_factories
-
-    return set(adapter_factories())
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -1,10 +1,10 @@
 """Cassettes: request/response pairs recorded to disk, replayed by the ``replay`` adapter.
 
-One JSON file per request, named by :func:`llmtest.cache.request_key`, so adding a case
-adds one file and re-recording a case rewrites only its own. A file holds the request as
-the provider received it (adapter, model id, messages, params) and the response fields;
-never headers, API keys or the base_url, and every string passes through
-:class:`~llmtest.secrets.Redactor`::
+One JSON file per request, named by :func:`llmtest.adapters.layers.cache.request_key`, so
+adding a case adds one file and re-recording a case rewrites only its own. A file holds the
+request as the provider received it (adapter, model id, messages, params) and the response
+fields; never headers, API keys or the base_url, and every string passes through
+:class:`~llmtest.config.secrets.Redactor`::
 
     {
       "version": 1,
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from llmtest.adapters.base import Adapter, Message, Request, Response, last_user_message
-from llmtest.cache import (
+from llmtest.adapters.layers.cache import (
     effective_messages,
     effective_params,
     merge_params,
@@ -41,8 +41,8 @@ from llmtest.cache import (
     response_to_dict,
     write_atomic,
 )
-from llmtest.config import ModelConfig
-from llmtest.secrets import Redactor
+from llmtest.config.project import ModelConfig
+from llmtest.config.secrets import Redactor
 
 FORMAT_VERSION = 1
 

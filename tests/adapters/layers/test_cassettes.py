@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 
 from llmtest.adapters.base import Message, Response
+from llmtest.adapters.layers import build_layers, wrap_layers
+from llmtest.adapters.layers.cache import CachingAdapter, ResponseCache
+from llmtest.adapters.layers.cassettes import CassetteRecorder, RecordingAdapter, read_cassette
 from llmtest.adapters.openai import OpenAIAdapter
-from llmtest.cache import CachingAdapter, ResponseCache
-from llmtest.cassettes import CassetteRecorder, RecordingAdapter, read_cassette
-from llmtest.config import ModelConfig
-from llmtest.engine import Engine
+from llmtest.config.project import ModelConfig
+from llmtest.engine.engine import Engine
 from llmtest.errors import ModelCallError
-from llmtest.layers import build_layers, wrap_layers
 from tests.support.llm_server import FakeLLMServer
 
 SECRET = "sk-test-SECRET-xyz"

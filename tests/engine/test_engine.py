@@ -8,12 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from llmtest import engine as engine_module
-from llmtest import hookimpl, plugins
+from llmtest import hookimpl
 from llmtest.adapters.base import Message, Request, Response
 from llmtest.cases.model import Case
-from llmtest.config import ModelConfig
-from llmtest.engine import Engine, Job, RetryEvent
+from llmtest.config.project import ModelConfig
+from llmtest.engine import engine as engine_module
+from llmtest.engine.engine import Engine, Job, RetryEvent
+from llmtest.plugins import registry as plugins
 from tests.support.llm_server import FakeLLMServer
 
 

@@ -34,9 +34,10 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from llmtest.adapters.base import Adapter, Message, Request, Response, build_messages
-from llmtest.config import load_project_config
+from llmtest.adapters.resolver import ModelResolver
+from llmtest.config.project import load_project_config
 from llmtest.errors import ConfigError, LLMTestError
-from llmtest.plugins import adapter_factory
+from llmtest.plugins.registry import adapter_factory
 from llmtest.results.jsonl import JsonlAppender
 
 T = TypeVar("T")
@@ -278,7 +279,7 @@ class CanaryRouter:
 def _adapter(spec: Adapter | str, root: Path) -> tuple[Adapter, str]:
     """An adapter and the name the log and the report use for it."""
     if isinstance(spec, str):
-        model = load_project_config(root).resolve_model(spec)
+        model = ModelResolver(load_project_config(root))(spec)
         return adapter_factory(model.adapter)(model), model.name
     config = getattr(spec, "config", None)
     name = getattr(config, "name", None) or getattr(spec, "name", None) or type(spec).__name__
