@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from llmtest.assertions.base import AssertionResult
 from llmtest.engine.engine import Attempt, Execution
 from llmtest.errors import LLMTestError
+from llmtest.results.figures import case_verdict
 from llmtest.results.record import CaseResult, Status
 
 OUTPUT_EXCERPT = 400
@@ -21,9 +22,9 @@ class CaseOutcome:
 
     @property
     def status(self) -> Status:
-        if any(r.status == "error" for r in self.results):
-            return "error"
-        return "pass" if self.pass_rate >= self.execution.case.min_pass_rate else "fail"
+        statuses = [r.status for r in self.results]
+        verdict = case_verdict(statuses, self.execution.case.min_pass_rate)
+        return "fail" if verdict == "skip" else verdict  # a case that ran nothing failed
 
     @property
     def pass_rate(self) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from llmtest.assertions.base import AssertionResult, mean_score
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from llmtest.cases.model import Case
     from llmtest.config.project import ModelConfig
 
-Status = Literal["pass", "fail", "error", "skip"]
+from llmtest.results.figures import Status as Status
 
 
 @dataclass(frozen=True)
