@@ -24,6 +24,14 @@ def plugin_manager() -> pluggy.PluginManager:
         pm.register(importlib.import_module(name), name=name)
     for group in ENTRY_POINT_GROUPS:
         pm.load_setuptools_entrypoints(group)
+    # A hook implementation whose name matches no specification (a misspelled hook) would
+    # otherwise be ignored in silence.
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        name = pm.get_name(exc.plugin) or repr(exc.plugin)
+        hook = str(exc).split(" in plugin ")[0]
+        raise ConfigError(f"llmtest plugin {name!r}: {hook} (no such hook in llmtest)") from None
     return pm
 
 

@@ -79,3 +79,15 @@ def test_an_unknown_adapter_names_the_installed_ones(pytester: pytest.Pytester) 
             "installed adapters: *echo*openai*"
         ]
     )
+
+
+def test_a_misspelled_hook_is_an_error_naming_it(
+    pytester: pytest.Pytester, installed_plugin: None
+) -> None:
+    site = pytester.path / "site"
+    plugin = site / "llmtest_shout.py"
+    plugin.write_text(plugin.read_text().replace("def llmtest_adapters", "def llmtest_adaptors"))
+    pytester.makefile(".llm.yaml", test_shout="model: 'echo:'\ncases: [{id: a, prompt: hi}]")
+    result = pytester.runpytest_subprocess()
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*llmtest plugin 'shout'*unknown hook 'llmtest_adaptors'*"])
