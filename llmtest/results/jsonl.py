@@ -9,16 +9,16 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from llmtest import __version__
 from llmtest.config.project import ModelConfig
 from llmtest.config.secrets import Redactor
 from llmtest.errors import LLMTestError
 from llmtest.results.record import CaseResult
+from llmtest.results.record import RunHeader as RunHeader
 
 RecordKey = tuple[str, str, str]
 
@@ -40,31 +40,6 @@ def git_sha(folder: Path | None = None) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-@dataclass
-class RunHeader:
-    """The first line of a results file. ``model`` is the redacted model config."""
-
-    run_id: str
-    model: Mapping[str, Any]
-    suites: Mapping[str, str]
-    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
-    llmtest_version: str = __version__
-    git_sha: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "type": "run",
-            "run_id": self.run_id,
-            "llmtest_version": self.llmtest_version,
-            "git_sha": self.git_sha,
-            "model": dict(self.model),
-            "suites": dict(self.suites),
-            "started_at": self.started_at,
-            **self.extra,
-        }
 
 
 def header_model(models: Sequence[ModelConfig]) -> dict[str, Any]:
