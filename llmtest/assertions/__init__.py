@@ -1,9 +1,31 @@
-"""Assertions for LLM outputs: the ``assert_*`` functions for Python tests, and the checks
-case files use. Each ``assert_*`` raises :class:`~llmtest.errors.LLMAssertionError` with the
-same message the case-file assertion of that name reports."""
+"""Assertions for LLM outputs: the ``assert_*`` functions for Python tests, the checks case
+files use, and :func:`assertion`, which declares a new type of them. Each ``assert_*`` raises
+:class:`~llmtest.errors.LLMAssertionError` with the same message the case-file assertion of
+that name reports."""
 
 from __future__ import annotations
 
+from llmtest.assertions.arguments import (
+    AMOUNT,
+    FLAG,
+    PHRASES,
+    SHARE,
+    TABLE,
+    TEXT,
+    WHOLE_NUMBER,
+    CaseFolder,
+    Flag,
+    FlagArg,
+    FolderArg,
+    Kind,
+    Number,
+    OneOf,
+    Phrases,
+    Table,
+    Text,
+    WholeNumber,
+)
+from llmtest.assertions.base import AssertionResult, AssertionType, Judge, Verdict
 from llmtest.assertions.bounds import (
     assert_cost,
     assert_latency_ms,
@@ -21,6 +43,7 @@ from llmtest.assertions.custom import (
     load_function,
     prepare_python,
 )
+from llmtest.assertions.declaration import Assertion, Shorthand, assertion, prepared_by
 from llmtest.assertions.excerpt import excerpt
 from llmtest.assertions.similarity import assert_similar, check_similarity, similarity_score
 from llmtest.assertions.structured import (
@@ -50,9 +73,33 @@ from llmtest.assertions.text import (
 )
 
 __all__ = [
+    "AMOUNT",
+    "FLAG",
+    "PHRASES",
+    "SHARE",
+    "TABLE",
+    "TEXT",
+    "WHOLE_NUMBER",
+    "Assertion",
+    "AssertionResult",
+    "AssertionType",
+    "CaseFolder",
     "CompiledSchema",
     "ExtractedJSON",
+    "Flag",
+    "FlagArg",
+    "FolderArg",
+    "Judge",
+    "Kind",
+    "Number",
+    "OneOf",
+    "Phrases",
     "PythonCheck",
+    "Shorthand",
+    "Table",
+    "Text",
+    "Verdict",
+    "WholeNumber",
     "assert_contains",
     "assert_cost",
     "assert_equals",
@@ -67,6 +114,7 @@ __all__ = [
     "assert_similar",
     "assert_starts_with",
     "assert_tokens",
+    "assertion",
     "check_contains",
     "check_cost",
     "check_equals",
@@ -87,5 +135,6 @@ __all__ = [
     "extract_json",
     "load_function",
     "prepare_python",
+    "prepared_by",
     "similarity_score",
 ]

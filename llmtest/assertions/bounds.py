@@ -1,16 +1,18 @@
 """Budgets an answer must stay within: its length, how long it took, its tokens, its cost.
 
-The score of each is the measured figure, so reports can chart it across runs.
+The score of each is the measured figure, so reports can chart it across runs (and a case's
+score leaves it out). The bare argument is the limit: ``length: 200`` is at most 200.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from llmtest.adapters.base import Response
-from llmtest.assertions import _inputs as inputs
-from llmtest.assertions.base import AssertionResult, BuildContext, Check, raise_on_failure
+from llmtest.assertions.arguments import AMOUNT, WHOLE_NUMBER, OneOf
+from llmtest.assertions.base import Judge, Verdict
+from llmtest.assertions.declaration import Assertion, P, Shorthand, assertion
 from llmtest.assertions.excerpt import excerpt
 from llmtest.errors import AssertionSpecError
 
@@ -18,188 +20,104 @@ Unit = Literal["chars", "words"]
 Which = Literal["output", "input", "total"]
 UNITS: tuple[Unit, ...] = ("chars", "words")
 WHICH: tuple[Which, ...] = ("output", "input", "total")
+_UNIT = OneOf(UNITS)
+_WHICH = OneOf(WHICH)
 _UNIT_NAMES = {"chars": ("character", "characters"), "words": ("word", "words")}
-_WHOLE = "to be a whole number of at least 0"
-_AMOUNT = "to be a number of at least 0"
+
+_COST_SUMMARY = "the call's cost (needs prices on the model) is within bounds"
+
+Count = Annotated[int | None, WHOLE_NUMBER]
+Amount = Annotated[float, AMOUNT]
 
 
-def check_length(
-    output: str | Response,
-    *,
-    min: int | None = None,
-    max: int | None = None,
-    unit: Unit = "chars",
-) -> AssertionResult:
+def _count_budget(summary: str, counted: str) -> Callable[[Callable[P, Judge]], Assertion[P]]:
+    """A budget on a count, ``min`` and/or ``max``; the bare argument is the ``max``."""
+    form = Shorthand("max", f"a whole number (max {counted})", invalid="{form}")
+    return assertion(summary=summary, measures="figure", shorthand=form, any_of=("min", "max"))
+
+
+def _limit(summary: str, parameter: str, what: str) -> Callable[[Callable[P, Judge]], Assertion[P]]:
+    """A limit on an amount, which the bare argument may give."""
+    form = Shorthand(parameter, what, invalid="{form} (at least 0)")
+    return assertion(summary=summary, measures="figure", shorthand=form)
+
+
+@_count_budget("the output's length is within bounds", "characters")
+def length(max: Count = None, *, min: Count = None, unit: Unit = "chars") -> Judge:
     """Characters count the raw text; words are runs of non-whitespace."""
     _check_range(min, max)
-    text = inputs.output_text(output)
-    size = len(text) if unit == "chars" else len(text.split())
-    singular, plural = _UNIT_NAMES[unit]
-    measured = f"output is {size} {singular if size == 1 else plural} long"
-    wanted = _range_phrase(min, max)
-    if _within(size, min, max):
-        return AssertionResult("length", True, size, f"{measured} ({wanted})")
-    message = f"{measured}, expected {wanted}; got: {excerpt(text)}"
-    return AssertionResult("length", False, size, message)
+    singular, plural = _UNIT_NAMES[_UNIT.field("unit", unit)]
+
+    def check(response: Response) -> Verdict:
+        text = response.text
+        size = len(text) if unit == "chars" else len(text.split())
+        measured = f"output is {size} {singular if size == 1 else plural} long"
+        return _within(size, min, max, measured, shown=text)
+
+    return check
 
 
-def check_latency_ms(response: Response, max: float) -> AssertionResult:
-    """The latency the adapter measured around the provider call."""
-    limit = inputs.number(max, f"'max' {_AMOUNT}", low=0)
-    latency = response.latency_ms
-    if latency is None:
-        message = "latency was not measured: the adapter reported none"
-        return AssertionResult("latency_ms", False, None, message)
-    measured = f"took {_plain(latency)} ms"
-    if latency <= limit:
-        return AssertionResult(
-            "latency_ms", True, latency, f"{measured} (at most {_plain(limit)} ms)"
-        )
-    message = f"{measured}, expected at most {_plain(limit)} ms"
-    return AssertionResult("latency_ms", False, latency, message)
-
-
-def check_tokens(
-    response: Response,
-    *,
-    max: int | None = None,
-    min: int | None = None,
-    which: Which = "output",
-) -> AssertionResult:
+@_count_budget("the reported usage is within bounds", "output tokens")
+def tokens(max: Count = None, *, min: Count = None, which: Which = "output") -> Judge:
+    """Tokens as the adapter reported them: a model that reports none fails the budget."""
     _check_range(min, max)
-    usage = response.usage
-    count = {
-        "output": usage.output_tokens,
-        "input": usage.input_tokens,
-        "total": usage.total_tokens,
-    }[which]
-    if count is None:
-        message = f"cannot count {which} tokens: the adapter reported no token usage"
-        return AssertionResult("tokens", False, None, message)
-    measured = f"used {count} {which} token{'' if count == 1 else 's'}"
-    wanted = _range_phrase(min, max)
-    if _within(count, min, max):
-        return AssertionResult("tokens", True, count, f"{measured} ({wanted})")
-    return AssertionResult("tokens", False, count, f"{measured}, expected {wanted}")
+    _WHICH.field("which", which)
+
+    def check(response: Response) -> Verdict:
+        usage = response.usage
+        count = {
+            "output": usage.output_tokens,
+            "input": usage.input_tokens,
+            "total": usage.total_tokens,
+        }[which]
+        if count is None:
+            message = f"cannot count {which} tokens: the adapter reported no token usage"
+            return Verdict(False, None, message)
+        measured = f"used {count} {which} token{'' if count == 1 else 's'}"
+        return _within(count, min, max, measured)
+
+    return check
 
 
-def check_cost(response: Response, max_usd: float) -> AssertionResult:
+@_limit("the call took at most that long", "max", "a number of milliseconds")
+def latency_ms(max: Amount) -> Judge:
+    """The latency the adapter measured around the provider call."""
+    limit = AMOUNT.field("max", max)
+
+    def check(response: Response) -> Verdict:
+        latency = response.latency_ms
+        if latency is None:
+            return Verdict(False, None, "latency was not measured: the adapter reported none")
+        return _at_most(latency, limit, f"took {_plain(latency)} ms", f"{_plain(limit)} ms")
+
+    return check
+
+
+@_limit(_COST_SUMMARY, "max_usd", "a number of US dollars")
+def cost(max_usd: Amount) -> Judge:
     """The cost the adapter priced from the usage; unknown when no price is configured."""
-    limit = inputs.number(max_usd, f"'max_usd' {_AMOUNT}", low=0)
-    cost = response.cost_usd
-    if cost is None:
-        model = f"model {response.model!r}" if response.model else "this model"
-        message = f"cost is unknown: no price is configured for {model}"
-        return AssertionResult("cost", False, None, message)
-    measured = f"cost {_usd(cost)}"
-    if cost <= limit:
-        return AssertionResult("cost", True, cost, f"{measured} (at most {_usd(limit)})")
-    return AssertionResult("cost", False, cost, f"{measured}, expected at most {_usd(limit)}")
+    limit = AMOUNT.field("max_usd", max_usd)
 
-
-def assert_length(
-    output: str | Response,
-    max: int | None = None,
-    *,
-    min: int | None = None,
-    unit: Unit = "chars",
-) -> AssertionResult:
-    """``assert_length(r, 200)`` is ``length: 200`` in a case file: at most 200."""
-    __tracebackhide__ = True
-    return raise_on_failure(check_length(output, min=min, max=max, unit=unit))
-
-
-def assert_latency_ms(response: Response, max: float) -> AssertionResult:
-    __tracebackhide__ = True
-    return raise_on_failure(check_latency_ms(response, max))
-
-
-def assert_tokens(
-    response: Response,
-    max: int | None = None,
-    *,
-    min: int | None = None,
-    which: Which = "output",
-) -> AssertionResult:
-    """``assert_tokens(r, 100)`` is ``tokens: 100`` in a case file: at most 100."""
-    __tracebackhide__ = True
-    return raise_on_failure(check_tokens(response, max=max, min=min, which=which))
-
-
-def assert_cost(response: Response, max_usd: float) -> AssertionResult:
-    __tracebackhide__ = True
-    return raise_on_failure(check_cost(response, max_usd))
-
-
-def build_length(args: Any, ctx: BuildContext) -> Check:
-    form = "a whole number (max characters) or a mapping with 'min' and/or 'max'"
-    if isinstance(args, dict):
-        opts = inputs.options(args, ("min", "max", "unit"))
-        low, high = _range_args(opts, form)
-        unit = inputs.choice(opts, "unit", UNITS, "chars")
-    elif isinstance(args, int) and not isinstance(args, bool):
-        low, high, unit = None, inputs.whole_number(args, form), "chars"
-    else:
-        raise inputs.expected(form, args)
-
-    def check(response: Response) -> AssertionResult:
-        return check_length(response, min=low, max=high, unit=unit)
+    def check(response: Response) -> Verdict:
+        spent, model = response.cost_usd, response.model
+        if spent is None:
+            priced = f"model {model!r}" if model else "this model"
+            return Verdict(False, None, f"cost is unknown: no price is configured for {priced}")
+        return _at_most(spent, limit, f"cost {_usd(spent)}", _usd(limit))
 
     return check
 
 
-def build_latency_ms(args: Any, ctx: BuildContext) -> Check:
-    form = "a number of milliseconds or a mapping with 'max'"
-    if isinstance(args, dict):
-        opts = inputs.options(args, ("max",))
-        limit = inputs.number(inputs.required(opts, "max", form), f"'max' {_AMOUNT}", low=0)
-    else:
-        limit = inputs.number(args, form + " (at least 0)", low=0)
-
-    def check(response: Response) -> AssertionResult:
-        return check_latency_ms(response, limit)
-
-    return check
+check_length, assert_length = length.check, length.assert_
+check_tokens, assert_tokens = tokens.check, tokens.assert_
+check_latency_ms, assert_latency_ms = latency_ms.check, latency_ms.assert_
+check_cost, assert_cost = cost.check, cost.assert_
 
 
-def build_tokens(args: Any, ctx: BuildContext) -> Check:
-    form = "a whole number (max output tokens) or a mapping with 'min' and/or 'max'"
-    if isinstance(args, dict):
-        opts = inputs.options(args, ("max", "min", "which"))
-        low, high = _range_args(opts, form)
-        which = inputs.choice(opts, "which", WHICH, "output")
-    elif isinstance(args, int) and not isinstance(args, bool):
-        low, high, which = None, inputs.whole_number(args, form), "output"
-    else:
-        raise inputs.expected(form, args)
-
-    def check(response: Response) -> AssertionResult:
-        return check_tokens(response, max=high, min=low, which=which)
-
-    return check
-
-
-def build_cost(args: Any, ctx: BuildContext) -> Check:
-    form = "a number of US dollars or a mapping with 'max_usd'"
-    if isinstance(args, dict):
-        opts = inputs.options(args, ("max_usd",))
-        value = inputs.required(opts, "max_usd", form)
-        limit = inputs.number(value, f"'max_usd' {_AMOUNT}", low=0)
-    else:
-        limit = inputs.number(args, form + " (at least 0)", low=0)
-
-    def check(response: Response) -> AssertionResult:
-        return check_cost(response, limit)
-
-    return check
-
-
-def _range_args(opts: Mapping[str, Any], form: str) -> tuple[int | None, int | None]:
-    low, high = opts.get("min"), opts.get("max")
-    if low is None and high is None:
-        raise inputs.expected(form, dict(opts))
-    _check_range(low, high)
-    return low, high
+def _at_most(value: float, limit: float, measured: str, shown_limit: str) -> Verdict:
+    if value <= limit:
+        return Verdict(True, value, f"{measured} (at most {shown_limit})")
+    return Verdict(False, value, f"{measured}, expected at most {shown_limit}")
 
 
 def _check_range(low: Any, high: Any) -> None:
@@ -207,21 +125,25 @@ def _check_range(low: Any, high: Any) -> None:
     if low is None and high is None:
         raise AssertionSpecError("expects at least one of 'min' or 'max'")
     if low is not None:
-        inputs.whole_number(low, f"'min' {_WHOLE}")
+        WHOLE_NUMBER.field("min", low)
     if high is not None:
-        inputs.whole_number(high, f"'max' {_WHOLE}")
+        WHOLE_NUMBER.field("max", high)
     if low is not None and high is not None and low > high:
         raise AssertionSpecError(f"expects 'min' ({low}) to be at most 'max' ({high})")
 
 
-def _within(value: float, low: float | None, high: float | None) -> bool:
-    return (low is None or value >= low) and (high is None or value <= high)
-
-
-def _range_phrase(low: int | None, high: int | None) -> str:
+def _within(
+    value: int, low: int | None, high: int | None, measured: str, shown: str | None = None
+) -> Verdict:
+    """``measured`` within [low, high]; a failure shows the output when given one."""
     if low is not None and high is not None:
-        return f"between {low} and {high}"
-    return f"at least {low}" if low is not None else f"at most {high}"
+        wanted = f"between {low} and {high}"
+    else:
+        wanted = f"at least {low}" if low is not None else f"at most {high}"
+    if (low is None or value >= low) and (high is None or value <= high):
+        return Verdict(True, value, f"{measured} ({wanted})")
+    got = f"; got: {excerpt(shown)}" if shown is not None else ""
+    return Verdict(False, value, f"{measured}, expected {wanted}{got}")
 
 
 def _plain(value: float) -> str:

@@ -13,14 +13,15 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Annotated, Any
 
 from llmtest.adapters.base import Response
-from llmtest.assertions import _inputs as inputs
-from llmtest.assertions.base import AssertionResult, BuildContext, Check, raise_on_failure
+from llmtest.assertions.arguments import SHARE, TABLE, FolderArg, Text, expected, is_number
+from llmtest.assertions.base import AssertionResult, Judge, Verdict
+from llmtest.assertions.declaration import Shorthand, assertion
 from llmtest.assertions.excerpt import excerpt, short_repr
 from llmtest.errors import AssertionSpecError
 
@@ -30,7 +31,7 @@ ACCEPTED_RETURNS = (
     "or a dict {'pass': bool, 'score': float, 'reason': str}"
 )
 _RESULT_KEYS = frozenset({"pass", "score", "reason"})
-_THRESHOLD = "'config.threshold' to be a number between 0 and 1"
+_FUNCTION = Text("'module:function'")
 
 _modules_by_path: dict[Path, ModuleType] = {}
 
@@ -49,7 +50,7 @@ class PythonCheck:
     takes_context: bool = True
     threshold: float = DEFAULT_THRESHOLD
 
-    def __call__(self, response: Response) -> AssertionResult:
+    def __call__(self, response: Response) -> Verdict:
         try:
             if self.takes_context:
                 context = {"response": response, "config": dict(self.config)}
@@ -58,39 +59,33 @@ class PythonCheck:
                 returned = self.function(response.text)
         except Exception as exc:  # noqa: BLE001 - the user's check failed, not us
             message = f"python check {self.label!r} raised {type(exc).__name__}: {exc}"
-            return AssertionResult("python", False, None, message)
+            return Verdict(False, None, message)
         return self._verdict(returned, response.text)
 
-    def _verdict(self, returned: Any, text: str) -> AssertionResult:
+    def _verdict(self, returned: Any, text: str) -> Verdict:
         name = f"python check {self.label!r}"
         if isinstance(returned, AssertionResult):
-            return replace(returned, type="python")
+            return Verdict(returned.passed, returned.score, returned.message)
         if isinstance(returned, bool):
             if returned:
-                return AssertionResult("python", True, None, f"{name} passed")
-            return AssertionResult(
-                "python", False, None, f"{name} returned False; got: {excerpt(text)}"
-            )
-        if inputs.is_number(returned) and 0 <= returned <= 1:
+                return Verdict(True, None, f"{name} passed")
+            return Verdict(False, None, f"{name} returned False; got: {excerpt(text)}")
+        if is_number(returned) and 0 <= returned <= 1:
             score = float(returned)
             verdict = f"{name} scored {score:g}"
             if score >= self.threshold:
-                return AssertionResult(
-                    "python", True, score, f"{verdict} (threshold {self.threshold:g})"
-                )
+                return Verdict(True, score, f"{verdict} (threshold {self.threshold:g})")
             message = f"{verdict}, below the threshold {self.threshold:g}; got: {excerpt(text)}"
-            return AssertionResult("python", False, score, message)
+            return Verdict(False, score, message)
         if _is_result_dict(returned):
             passed, score, reason = returned["pass"], returned.get("score"), returned.get("reason")
             outcome = "passed" if passed else "failed"
             message = f"{name} {outcome}: {reason}" if reason else f"{name} {outcome}"
             if not passed:
                 message += f"; got: {excerpt(text)}"
-            return AssertionResult(
-                "python", passed, None if score is None else float(score), message
-            )
+            return Verdict(passed, None if score is None else float(score), message)
         message = f"{name} returned {short_repr(returned)}; it must return {ACCEPTED_RETURNS}"
-        return AssertionResult("python", False, None, message)
+        return Verdict(False, None, message)
 
 
 def load_function(target: str, base_dir: Path | str = ".") -> Callable[..., Any]:
@@ -101,7 +96,7 @@ def load_function(target: str, base_dir: Path | str = ".") -> Callable[..., Any]
     """
     module_name, _, function_name = target.partition(":")
     if not module_name or not function_name:
-        raise inputs.expected("'module:function'", target)
+        raise expected(_FUNCTION.what, target)
     module = _import(module_name, Path(base_dir))
     function: Callable[..., Any] | None = getattr(module, function_name, None)
     if function is None:
@@ -114,15 +109,22 @@ def load_function(target: str, base_dir: Path | str = ".") -> Callable[..., Any]
     return function
 
 
-def prepare_python(
-    function: str | Callable[..., Any],
+@assertion(
+    summary='your function returns true, a score ≥ `config.threshold` (0.5), or `{"pass": true}`',
+    shorthand=Shorthand("function", _FUNCTION.what, accepts=(str,)),
+)
+def python(
+    function: Annotated[str | Callable[..., Any], _FUNCTION],
     *,
-    config: Mapping[str, Any] | None = None,
-    base_dir: Path | str = ".",
-) -> PythonCheck:
-    """Import (if named), inspect and configure a check function; every error raised here."""
+    config: Annotated[Mapping[str, Any] | None, TABLE] = None,
+    base_dir: FolderArg = ".",
+) -> Judge:
+    """Import (if named), inspect and configure a check function; every error raised here.
+
+    Reuse a case file's check function in a Python test, with the same verdicts.
+    """
     config = dict(config or {})
-    threshold = inputs.number(config.get("threshold", DEFAULT_THRESHOLD), _THRESHOLD, low=0, high=1)
+    threshold = SHARE.field("config.threshold", config.get("threshold", DEFAULT_THRESHOLD))
     if isinstance(function, str):
         label, resolved = function, load_function(function, base_dir)
     else:
@@ -130,43 +132,8 @@ def prepare_python(
     return PythonCheck(label, resolved, config, _takes_context(resolved, label), threshold)
 
 
-def check_python(
-    output: str | Response,
-    function: str | Callable[..., Any],
-    *,
-    config: Mapping[str, Any] | None = None,
-    base_dir: Path | str = ".",
-) -> AssertionResult:
-    check = prepare_python(function, config=config, base_dir=base_dir)
-    return check(inputs.as_response(output))
-
-
-def assert_python(
-    output: str | Response,
-    function: str | Callable[..., Any],
-    *,
-    config: Mapping[str, Any] | None = None,
-    base_dir: Path | str = ".",
-) -> AssertionResult:
-    """Reuse a case file's check function in a Python test, with the same verdicts."""
-    __tracebackhide__ = True
-    return raise_on_failure(check_python(output, function, config=config, base_dir=base_dir))
-
-
-def build_python(args: Any, ctx: BuildContext) -> Check:
-    form = "'module:function' or a mapping with 'function'"
-    if isinstance(args, str):
-        return prepare_python(args, base_dir=ctx.base_dir)
-    if isinstance(args, dict):
-        opts = inputs.options(args, ("function", "config"))
-        target = inputs.required(opts, "function", form)
-        if not isinstance(target, str):
-            raise inputs.expected("'function' to be 'module:function'", target)
-        config = opts.get("config") or {}
-        if not isinstance(config, dict):
-            raise inputs.expected("'config' to be a mapping", config)
-        return prepare_python(target, config=config, base_dir=ctx.base_dir)
-    raise inputs.expected(form, args)
+prepare_python = python.factory
+check_python, assert_python = python.check, python.assert_
 
 
 def _import(module_name: str, base_dir: Path) -> ModuleType:
@@ -244,6 +211,6 @@ def _is_result_dict(value: Any) -> bool:
     score, reason = value.get("score"), value.get("reason")
     return (
         isinstance(value.get("pass"), bool)
-        and (score is None or inputs.is_number(score))
+        and (score is None or is_number(score))
         and (reason is None or isinstance(reason, str))
     )

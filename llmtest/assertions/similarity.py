@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from llmtest.adapters.base import Response
-from llmtest.assertions import _inputs as inputs
-from llmtest.assertions.base import AssertionResult, BuildContext, Check, raise_on_failure
+from llmtest.assertions.arguments import SHARE, OneOf, Phrases
+from llmtest.assertions.base import Judge, Verdict
+from llmtest.assertions.declaration import Shorthand, assertion
 from llmtest.assertions.excerpt import excerpt, short_repr
 
 Method = Literal["ratio", "partial_ratio", "token_set_ratio"]
 METHODS: tuple[Method, ...] = ("ratio", "partial_ratio", "token_set_ratio")
 DEFAULT_MIN = 0.8
-_MIN = "'min' to be a number between 0 and 1"
-_REFERENCES = "a reference string or a non-empty list of them"
+_METHOD = OneOf(METHODS)
+_REFERENCES = Phrases("a reference string or a non-empty list of them")
 
 
 def similarity_score(text: str, reference: str, method: Method = "ratio") -> float:
@@ -33,66 +34,44 @@ def similarity_score(text: str, reference: str, method: Method = "ratio") -> flo
     return float(scorers[method](text, reference)) / 100
 
 
-def check_similarity(
-    output: str | Response,
-    reference: str | Sequence[str],
+@assertion(
+    summary="the best rapidfuzz similarity is at least `min`",
+    shorthand=Shorthand("reference", "a reference string", accepts=(str,)),
+    assert_name="assert_similar",
+)
+def similarity(
+    reference: Annotated[str | Sequence[str], _REFERENCES],
     *,
-    min: float = DEFAULT_MIN,
-    method: Method = "ratio",
-) -> AssertionResult:
+    min: Annotated[float, SHARE] = DEFAULT_MIN,
+    method: Annotated[Method, _METHOD] = "ratio",
+) -> Judge:
     """Score against each reference and keep the best: any accepted answer may match."""
-    threshold = inputs.number(min, _MIN, low=0, high=1)
-    if method not in METHODS:
-        raise inputs.expected(f"'method' to be one of {', '.join(map(repr, METHODS))}", method)
-    references = inputs.phrases(
-        [reference] if isinstance(reference, str) else list(reference), _REFERENCES
-    )
-    text = inputs.output_text(output)
-    score, closest = max(
-        ((similarity_score(text, r, method), r) for r in references), key=_by_score
+    threshold = SHARE.field("min", min)
+    _METHOD.field("method", method)
+    references = _REFERENCES.parse(
+        [reference] if isinstance(reference, str) else list(reference), _REFERENCES.what
     )
     label = "reference" if len(references) == 1 else "closest reference"
-    detail = f"(method {method}; {label}: {short_repr(closest)})"
-    if score >= threshold:
-        message = f"similarity {_shown(score)} meets the minimum {threshold:g} {detail}"
-        return AssertionResult("similarity", True, score, message)
-    message = (
-        f"similarity {_shown(score)} is below the minimum {threshold:g} {detail}; "
-        f"got: {excerpt(text)}"
-    )
-    return AssertionResult("similarity", False, score, message)
 
-
-def assert_similar(
-    output: str | Response,
-    reference: str | Sequence[str],
-    *,
-    min: float = DEFAULT_MIN,
-    method: Method = "ratio",
-) -> AssertionResult:
-    __tracebackhide__ = True
-    return raise_on_failure(check_similarity(output, reference, min=min, method=method))
-
-
-def build_similarity(args: Any, ctx: BuildContext) -> Check:
-    method: Method
-    if isinstance(args, str):
-        references, threshold, method = inputs.phrases(args, _REFERENCES), DEFAULT_MIN, "ratio"
-    elif isinstance(args, dict):
-        opts = inputs.options(args, ("reference", "min", "method"))
-        form = "a reference string or a mapping with 'reference'"
-        references = inputs.phrases(
-            inputs.required(opts, "reference", form), f"'reference' to be {_REFERENCES}"
+    def check(response: Response) -> Verdict:
+        text = response.text
+        score, closest = max(
+            ((similarity_score(text, r, method), r) for r in references), key=_by_score
         )
-        threshold = inputs.number(opts.get("min", DEFAULT_MIN), _MIN, low=0, high=1)
-        method = inputs.choice(opts, "method", METHODS, "ratio")
-    else:
-        raise inputs.expected("a reference string or a mapping with 'reference'", args)
-
-    def check(response: Response) -> AssertionResult:
-        return check_similarity(response, references, min=threshold, method=method)
+        detail = f"(method {method}; {label}: {short_repr(closest)})"
+        if score >= threshold:
+            message = f"similarity {_shown(score)} meets the minimum {threshold:g} {detail}"
+            return Verdict(True, score, message)
+        message = (
+            f"similarity {_shown(score)} is below the minimum {threshold:g} {detail}; "
+            f"got: {excerpt(text)}"
+        )
+        return Verdict(False, score, message)
 
     return check
+
+
+check_similarity, assert_similar = similarity.check, similarity.assert_
 
 
 def _by_score(scored: tuple[float, str]) -> float:

@@ -12,12 +12,13 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 from urllib.parse import urldefrag, urljoin
 
 from llmtest.adapters.base import Response
-from llmtest.assertions import _inputs as inputs
-from llmtest.assertions.base import AssertionResult, BuildContext, Check, raise_on_failure
+from llmtest.assertions.arguments import FolderArg, Table
+from llmtest.assertions.base import Judge, Verdict
+from llmtest.assertions.declaration import Shorthand, assertion
 from llmtest.assertions.excerpt import ELLIPSIS, excerpt
 from llmtest.errors import AssertionSpecError
 
@@ -39,6 +40,7 @@ _SCHEMA_MAPS = frozenset(
 _DATA_KEYWORDS = frozenset({"const", "enum", "examples", "default"})
 # jsonschema bundles the meta-schemas, so references to them resolve offline.
 _BUNDLED = "https://json-schema.org/"
+_SCHEMA = Table("an inline JSON Schema mapping or {$ref: path/to/schema.json}")
 
 
 class ExtractedJSON(NamedTuple):
@@ -77,12 +79,17 @@ def extract_json(text: str) -> ExtractedJSON:
     )
 
 
-def check_is_json(output: str | Response) -> AssertionResult:
-    text = inputs.output_text(output)
-    found = extract_json(text)
+@assertion(summary="the output is JSON, or has a fenced JSON code block")
+def is_json() -> Judge:
+    """See :func:`extract_json` for where the JSON may be."""
+    return _is_json
+
+
+def _is_json(response: Response) -> Verdict:
+    found = extract_json(response.text)
     if found.ok:
-        return AssertionResult("is_json", True, None, "output is JSON")
-    return AssertionResult("is_json", False, None, f"{found.error}; got: {excerpt(text)}")
+        return Verdict(True, None, "output is JSON")
+    return Verdict(False, None, f"{found.error}; got: {excerpt(response.text)}")
 
 
 @dataclass(frozen=True)
@@ -154,67 +161,43 @@ def _check_refs_resolve(registry: Registry[Any], loaded: Mapping[str, Any]) -> N
                 raise AssertionSpecError(_unresolvable(ref, exc)) from None
 
 
-def check_json_schema(
-    output: str | Response,
-    schema: Mapping[str, Any] | CompiledSchema,
-    *,
-    base_dir: Path | str = ".",
-) -> AssertionResult:
-    """Extract the JSON (see :func:`extract_json`) and validate it; list the first errors."""
+@assertion(
+    summary="the output's JSON matches the schema (Draft 2020-12)",
+    shorthand=Shorthand("schema", _SCHEMA.what),
+    mapping=False,
+)
+def json_schema(
+    schema: Annotated[Mapping[str, Any] | CompiledSchema, _SCHEMA], *, base_dir: FolderArg = "."
+) -> Judge:
+    """Extract the JSON (see :func:`extract_json`) and validate it; list the first errors.
+
+    The whole argument is the schema, so ``json_schema: {$ref: schemas/order.json}`` names a
+    file relative to the case file (see :func:`compile_schema`).
+    """
+    compiled = schema if isinstance(schema, CompiledSchema) else compile_schema(schema, base_dir)
+    return lambda response: _matches_schema(compiled, response.text)
+
+
+def _matches_schema(compiled: CompiledSchema, text: str) -> Verdict:
     from referencing.exceptions import Unresolvable
 
-    compiled = schema if isinstance(schema, CompiledSchema) else compile_schema(schema, base_dir)
-    text = inputs.output_text(output)
     found = extract_json(text)
     if not found.ok:
-        return AssertionResult("json_schema", False, None, f"{found.error}; got: {excerpt(text)}")
+        return Verdict(False, None, f"{found.error}; got: {excerpt(text)}")
     try:
         errors = list(compiled.validator.iter_errors(found.value))
     except Unresolvable as exc:
-        return AssertionResult("json_schema", False, None, _unresolvable(exc.ref, exc))
+        return Verdict(False, None, _unresolvable(exc.ref, exc))
     if not errors:
-        return AssertionResult("json_schema", True, None, "output matches the schema")
+        return Verdict(True, None, "output matches the schema")
     shown = "; ".join(f"{e.json_path}: {_clip(e.message)}" for e in errors[:MAX_ERRORS_SHOWN])
     more = len(errors) - MAX_ERRORS_SHOWN
     extra = f" (and {more} more)" if more > 0 else ""
-    message = f"output does not match the schema: {shown}{extra}"
-    return AssertionResult("json_schema", False, None, message)
+    return Verdict(False, None, f"output does not match the schema: {shown}{extra}")
 
 
-def assert_is_json(output: str | Response) -> AssertionResult:
-    __tracebackhide__ = True
-    return raise_on_failure(check_is_json(output))
-
-
-def assert_json_schema(
-    output: str | Response,
-    schema: Mapping[str, Any] | CompiledSchema,
-    *,
-    base_dir: Path | str = ".",
-) -> AssertionResult:
-    __tracebackhide__ = True
-    return raise_on_failure(check_json_schema(output, schema, base_dir=base_dir))
-
-
-def build_is_json(args: Any, ctx: BuildContext) -> Check:
-    if not (args is True or args is None or args == {}):
-        raise inputs.expected("true, null or {} (it takes no arguments)", args)
-
-    def check(response: Response) -> AssertionResult:
-        return check_is_json(response)
-
-    return check
-
-
-def build_json_schema(args: Any, ctx: BuildContext) -> Check:
-    if not isinstance(args, dict):
-        raise inputs.expected("an inline JSON Schema mapping or {$ref: path/to/schema.json}", args)
-    compiled = compile_schema(args, ctx.base_dir)
-
-    def check(response: Response) -> AssertionResult:
-        return check_json_schema(response, compiled)
-
-    return check
+check_is_json, assert_is_json = is_json.check, is_json.assert_
+check_json_schema, assert_json_schema = json_schema.check, json_schema.assert_
 
 
 def _check_schema(schema: Any, prefix: str) -> None:

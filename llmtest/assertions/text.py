@@ -1,111 +1,125 @@
-"""Assertions on the words of the answer: phrases, patterns, exact text, how it starts."""
+"""Assertions on the words of the answer: phrases, patterns, exact text, how it starts.
+
+Each pair (``contains`` and ``not_contains``, ``equals`` and ``starts_with``, ``regex`` and
+``not_regex``) takes the same arguments, so a pair shares the half of its factory that reads
+them and differs in the verdict.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Annotated, Literal, NamedTuple
 
 from llmtest.adapters.base import Response
-from llmtest.assertions import _inputs as inputs
-from llmtest.assertions.base import AssertionResult, BuildContext, Check, raise_on_failure
+from llmtest.assertions.arguments import PHRASES, TEXT, FlagArg, OneOf, Text, expected
+from llmtest.assertions.base import Verdict
+from llmtest.assertions.declaration import Shorthand, assertion, prepared_by
 from llmtest.assertions.excerpt import ELLIPSIS, VALUE_WIDTH, excerpt, quote_all, short_repr
 from llmtest.errors import AssertionSpecError
 
 Mode = Literal["all", "any"]
 _MODES: tuple[Mode, ...] = ("all", "any")
-_PHRASES = "a string or a list of non-empty strings"
-_PHRASE_FORMS = "a string, a list of strings or a mapping with 'values'"
 _FLAG_NAMES = ((re.IGNORECASE, "ignore_case"), (re.MULTILINE, "multiline"), (re.DOTALL, "dotall"))
+_PHRASES_FORM = Shorthand("values", "a string, a list of strings", accepts=(str, list))
+_TEXT_FORM = Shorthand("value", "a string", accepts=(str,))
+_PATTERN_FORM = Shorthand(
+    "pattern", "a pattern string", accepts=(str,), invalid="a non-empty pattern"
+)
 
 
-def check_contains(
-    output: str | Response,
-    values: str | Sequence[str],
+class _Phrases(NamedTuple):
+    wanted: tuple[str, ...]
+    mode: Mode
+    ignore_case: bool
+
+
+class _Text(NamedTuple):
+    value: str
+    ignore_case: bool
+    strip: bool
+
+
+def _phrases(
+    values: Annotated[str | Sequence[str], PHRASES],
     *,
-    mode: Mode = "all",
-    ignore_case: bool = False,
-) -> AssertionResult:
+    mode: Annotated[Mode, OneOf(_MODES)] = "all",
+    ignore_case: FlagArg = False,
+) -> _Phrases:
+    """The phrases to look for; matching is by substring, case-sensitive unless asked."""
+    wanted = (values,) if isinstance(values, str) else tuple(values)
+    if not wanted:
+        raise expected(PHRASES.what, values)
+    return _Phrases(wanted, mode, ignore_case)
+
+
+@assertion(summary="the output contains all (or any) values", shorthand=_PHRASES_FORM)
+@prepared_by(_phrases)
+def contains(phrases: _Phrases, response: Response) -> Verdict:
     """Score is the fraction of the phrases found; ``mode="any"`` needs just one of them."""
-    text = inputs.output_text(output)
-    wanted = _as_tuple(values)
+    text, (wanted, mode, ignore_case) = response.text, phrases
     present = [v for v in wanted if _find(text, v, ignore_case) is not None]
     missing = [v for v in wanted if v not in present]
     passed = not missing if mode == "all" else bool(present)
     score = len(present) / len(wanted)
     if passed:
-        return AssertionResult("contains", True, score, f"found {quote_all(present)}")
+        return Verdict(True, score, f"found {quote_all(present)}")
     expectation = _expectation("contain", wanted, "all of" if mode == "all" else "any of")
-    message = (
-        f"expected output to {expectation}{_case_note(ignore_case)} "
-        f"(missing: {quote_all(missing)}); got: {excerpt(text)}"
-    )
-    return AssertionResult("contains", False, score, message)
+    missed = f"(missing: {quote_all(missing)})"
+    return _unexpected(f"to {expectation}{_case_note(ignore_case)} {missed}", excerpt(text), score)
 
 
-def check_not_contains(
-    output: str | Response,
-    values: str | Sequence[str],
-    *,
-    mode: Mode = "all",
-    ignore_case: bool = False,
-) -> AssertionResult:
+@assertion(summary="none of the values appears", shorthand=_PHRASES_FORM)
+@prepared_by(_phrases)
+def not_contains(phrases: _Phrases, response: Response) -> Verdict:
     """``mode="all"``: none of the phrases may appear; ``mode="any"``: not all of them together.
 
     Score is the fraction of the phrases absent. A failure shows the first one found in context.
     """
-    text = inputs.output_text(output)
-    wanted = _as_tuple(values)
+    text, (wanted, mode, ignore_case) = response.text, phrases
     spans = {v: span for v in wanted if (span := _find(text, v, ignore_case)) is not None}
     present = [v for v in wanted if v in spans]
     passed = not present if mode == "all" else len(present) < len(wanted)
     score = 1 - len(present) / len(wanted)
     if passed:
         absent = [v for v in wanted if v not in spans]
-        summary = f"not found: {quote_all(absent)}"
-        return AssertionResult("not_contains", True, score, summary)
-    first = min(spans.values())
+        return Verdict(True, score, f"not found: {quote_all(absent)}")
     expectation = _expectation("contain", wanted, "any of" if mode == "all" else "all of")
-    message = (
-        f"expected output not to {expectation}{_case_note(ignore_case)} "
-        f"(found: {quote_all(present)}); got: {excerpt(text, around=first)}"
-    )
-    return AssertionResult("not_contains", False, score, message)
+    found = f"(found: {quote_all(present)})"
+    shown = excerpt(text, around=min(spans.values()))
+    return _unexpected(f"not to {expectation}{_case_note(ignore_case)} {found}", shown, score)
 
 
-def check_equals(
-    output: str | Response, value: str, *, ignore_case: bool = False, strip: bool = True
-) -> AssertionResult:
+def _text(
+    value: Annotated[str, TEXT], *, ignore_case: FlagArg = False, strip: FlagArg = True
+) -> _Text:
+    """The text the output is compared with."""
+    return _Text(value, ignore_case, strip)
+
+
+@assertion(summary="the output equals the text (stripped by default)", shorthand=_TEXT_FORM)
+@prepared_by(_text)
+def equals(given: _Text, response: Response) -> Verdict:
     """Whole-answer equality; ``strip`` forgives the whitespace models add around answers."""
-    actual, want = inputs.output_text(output), value
-    if strip:
-        actual, want = actual.strip(), want.strip()
-    left, right = (actual.casefold(), want.casefold()) if ignore_case else (actual, want)
+    actual, want, left, right = _sides(given, response.text, str.strip)
     if left == right:
-        return AssertionResult("equals", True, None, f"output equals {excerpt(want)}")
+        return Verdict(True, None, f"output equals {excerpt(want)}")
     at = _first_difference(left, right)
-    message = (
-        f"expected output to equal {excerpt(want, around=at)}{_case_note(ignore_case)}; "
-        f"got: {excerpt(actual, around=at)} (first difference at character {at})"
+    expectation = f"to equal {excerpt(want, around=at)}{_case_note(given.ignore_case)}"
+    return _unexpected(
+        expectation, f"{excerpt(actual, around=at)} (first difference at character {at})"
     )
-    return AssertionResult("equals", False, None, message)
 
 
-def check_starts_with(
-    output: str | Response, value: str, *, ignore_case: bool = False, strip: bool = True
-) -> AssertionResult:
+@assertion(summary="the output starts with the text", shorthand=_TEXT_FORM)
+@prepared_by(_text)
+def starts_with(given: _Text, response: Response) -> Verdict:
     """``strip`` ignores leading whitespace, which models often emit before the first word."""
-    actual, want = inputs.output_text(output), value
-    if strip:
-        actual, want = actual.lstrip(), want.lstrip()
-    left, right = (actual.casefold(), want.casefold()) if ignore_case else (actual, want)
+    actual, want, left, right = _sides(given, response.text, str.lstrip)
     if left.startswith(right):
-        return AssertionResult("starts_with", True, None, f"output starts with {short_repr(want)}")
-    message = (
-        f"expected output to start with {short_repr(want)}{_case_note(ignore_case)}; "
-        f"got: {excerpt(actual)}"
-    )
-    return AssertionResult("starts_with", False, None, message)
+        return Verdict(True, None, f"output starts with {short_repr(want)}")
+    expectation = f"to start with {short_repr(want)}{_case_note(given.ignore_case)}"
+    return _unexpected(expectation, excerpt(actual))
 
 
 def compile_regex(
@@ -118,217 +132,65 @@ def compile_regex(
         raise AssertionSpecError(f"invalid regex {_quoted(pattern, len(pattern))}: {exc}") from None
 
 
-def check_regex(
-    output: str | Response,
-    pattern: str | re.Pattern[str],
+def _pattern(
+    pattern: Annotated[str | re.Pattern[str], Text("a non-empty string", non_empty=True)],
     *,
-    ignore_case: bool = False,
-    multiline: bool = False,
-    dotall: bool = False,
-) -> AssertionResult:
-    """``re.search`` anywhere in the output; the flags add to a compiled pattern's own."""
-    compiled = _pattern(pattern, ignore_case, multiline, dotall)
-    text = inputs.output_text(output)
-    match = compiled.search(text)
+    ignore_case: FlagArg = False,
+    multiline: FlagArg = False,
+    dotall: FlagArg = False,
+) -> re.Pattern[str]:
+    """The pattern searched for: the flags add to a compiled pattern's own."""
+    if isinstance(pattern, str):
+        return compile_regex(pattern, ignore_case=ignore_case, multiline=multiline, dotall=dotall)
+    extra = _flags(ignore_case, multiline, dotall)
+    return re.compile(pattern.pattern, pattern.flags | extra) if extra else pattern
+
+
+@assertion(summary="`re.search` finds the pattern in the output", shorthand=_PATTERN_FORM)
+@prepared_by(_pattern)
+def regex(pattern: re.Pattern[str], response: Response) -> Verdict:
+    """``re.search`` anywhere in the output; anchor the pattern with ``^`` and ``$``."""
+    text = response.text
+    match = pattern.search(text)
     if match is not None:
         message = f"matched {short_repr(match.group(0))} at character {match.start()}"
-        return AssertionResult("regex", True, None, message)
-    message = f"expected output to match {_describe(compiled)}; got: {excerpt(text)}"
-    return AssertionResult("regex", False, None, message)
+        return Verdict(True, None, message)
+    return _unexpected(f"to match {_describe(pattern)}", excerpt(text))
 
 
-def check_not_regex(
-    output: str | Response,
-    pattern: str | re.Pattern[str],
-    *,
-    ignore_case: bool = False,
-    multiline: bool = False,
-    dotall: bool = False,
-) -> AssertionResult:
+@assertion(summary="`re.search` does not find the pattern", shorthand=_PATTERN_FORM)
+@prepared_by(_pattern)
+def not_regex(pattern: re.Pattern[str], response: Response) -> Verdict:
     """Fails on the first match, shown in its context."""
-    compiled = _pattern(pattern, ignore_case, multiline, dotall)
-    text = inputs.output_text(output)
-    match = compiled.search(text)
+    text = response.text
+    match = pattern.search(text)
     if match is None:
-        return AssertionResult("not_regex", True, None, f"no match for {_describe(compiled)}")
-    message = (
-        f"expected output not to match {_describe(compiled)} "
-        f"(matched: {short_repr(match.group(0))}); got: {excerpt(text, around=match.span())}"
-    )
-    return AssertionResult("not_regex", False, None, message)
-
-
-def assert_contains(
-    output: str | Response,
-    values: str | Sequence[str],
-    *,
-    mode: Mode = "all",
-    ignore_case: bool = False,
-) -> AssertionResult:
-    __tracebackhide__ = True
-    return raise_on_failure(check_contains(output, values, mode=mode, ignore_case=ignore_case))
-
-
-def assert_not_contains(
-    output: str | Response,
-    values: str | Sequence[str],
-    *,
-    mode: Mode = "all",
-    ignore_case: bool = False,
-) -> AssertionResult:
-    __tracebackhide__ = True
-    return raise_on_failure(check_not_contains(output, values, mode=mode, ignore_case=ignore_case))
-
-
-def assert_equals(
-    output: str | Response, value: str, *, ignore_case: bool = False, strip: bool = True
-) -> AssertionResult:
-    __tracebackhide__ = True
-    return raise_on_failure(check_equals(output, value, ignore_case=ignore_case, strip=strip))
-
-
-def assert_starts_with(
-    output: str | Response, value: str, *, ignore_case: bool = False, strip: bool = True
-) -> AssertionResult:
-    __tracebackhide__ = True
-    return raise_on_failure(check_starts_with(output, value, ignore_case=ignore_case, strip=strip))
-
-
-def assert_regex(
-    output: str | Response,
-    pattern: str | re.Pattern[str],
-    *,
-    ignore_case: bool = False,
-    multiline: bool = False,
-    dotall: bool = False,
-) -> AssertionResult:
-    __tracebackhide__ = True
-    return raise_on_failure(
-        check_regex(output, pattern, ignore_case=ignore_case, multiline=multiline, dotall=dotall)
+        return Verdict(True, None, f"no match for {_describe(pattern)}")
+    matched = f"(matched: {short_repr(match.group(0))})"
+    return _unexpected(
+        f"not to match {_describe(pattern)} {matched}", excerpt(text, around=match.span())
     )
 
 
-def assert_not_regex(
-    output: str | Response,
-    pattern: str | re.Pattern[str],
-    *,
-    ignore_case: bool = False,
-    multiline: bool = False,
-    dotall: bool = False,
-) -> AssertionResult:
-    __tracebackhide__ = True
-    return raise_on_failure(
-        check_not_regex(
-            output, pattern, ignore_case=ignore_case, multiline=multiline, dotall=dotall
-        )
-    )
+check_contains, assert_contains = contains.check, contains.assert_
+check_not_contains, assert_not_contains = not_contains.check, not_contains.assert_
+check_equals, assert_equals = equals.check, equals.assert_
+check_starts_with, assert_starts_with = starts_with.check, starts_with.assert_
+check_regex, assert_regex = regex.check, regex.assert_
+check_not_regex, assert_not_regex = not_regex.check, not_regex.assert_
 
 
-def build_contains(args: Any, ctx: BuildContext) -> Check:
-    values, mode, ignore_case = _phrase_args(args)
-
-    def check(response: Response) -> AssertionResult:
-        return check_contains(response, values, mode=mode, ignore_case=ignore_case)
-
-    return check
+def _unexpected(expectation: str, got: str, score: float | None = None) -> Verdict:
+    """A failure: what the output was expected to do, and (an excerpt of) what came back."""
+    return Verdict(False, score, f"expected output {expectation}; got: {got}")
 
 
-def build_not_contains(args: Any, ctx: BuildContext) -> Check:
-    values, mode, ignore_case = _phrase_args(args)
-
-    def check(response: Response) -> AssertionResult:
-        return check_not_contains(response, values, mode=mode, ignore_case=ignore_case)
-
-    return check
-
-
-def build_equals(args: Any, ctx: BuildContext) -> Check:
-    value, ignore_case, strip = _text_args(args)
-
-    def check(response: Response) -> AssertionResult:
-        return check_equals(response, value, ignore_case=ignore_case, strip=strip)
-
-    return check
-
-
-def build_starts_with(args: Any, ctx: BuildContext) -> Check:
-    value, ignore_case, strip = _text_args(args)
-
-    def check(response: Response) -> AssertionResult:
-        return check_starts_with(response, value, ignore_case=ignore_case, strip=strip)
-
-    return check
-
-
-def build_regex(args: Any, ctx: BuildContext) -> Check:
-    pattern = _regex_args(args)
-
-    def check(response: Response) -> AssertionResult:
-        return check_regex(response, pattern)
-
-    return check
-
-
-def build_not_regex(args: Any, ctx: BuildContext) -> Check:
-    pattern = _regex_args(args)
-
-    def check(response: Response) -> AssertionResult:
-        return check_not_regex(response, pattern)
-
-    return check
-
-
-def _phrase_args(args: Any) -> tuple[tuple[str, ...], Mode, bool]:
-    if isinstance(args, dict):
-        opts = inputs.options(args, ("values", "mode", "ignore_case"))
-        values = inputs.phrases(
-            inputs.required(opts, "values", _PHRASE_FORMS), f"'values' to be {_PHRASES}"
-        )
-        return (
-            values,
-            inputs.choice(opts, "mode", _MODES, "all"),
-            inputs.flag(opts, "ignore_case", False),
-        )
-    if isinstance(args, str | list):
-        return inputs.phrases(args, _PHRASES), "all", False
-    raise inputs.expected(_PHRASE_FORMS, args)
-
-
-def _text_args(args: Any) -> tuple[str, bool, bool]:
-    if isinstance(args, str):
-        return args, False, True
-    if isinstance(args, dict):
-        opts = inputs.options(args, ("value", "ignore_case", "strip"))
-        value = inputs.required(opts, "value", "a string or a mapping with 'value'")
-        if not isinstance(value, str):
-            raise inputs.expected("'value' to be a string", value)
-        return value, inputs.flag(opts, "ignore_case", False), inputs.flag(opts, "strip", True)
-    raise inputs.expected("a string or a mapping with 'value'", args)
-
-
-def _regex_args(args: Any) -> re.Pattern[str]:
-    form = "a pattern string or a mapping with 'pattern'"
-    if isinstance(args, str):
-        return compile_regex(inputs.text(args, "a non-empty pattern"))
-    if isinstance(args, dict):
-        opts = inputs.options(args, ("pattern", "ignore_case", "multiline", "dotall"))
-        pattern = inputs.text(
-            inputs.required(opts, "pattern", form), "'pattern' to be a non-empty string"
-        )
-        return compile_regex(
-            pattern,
-            ignore_case=inputs.flag(opts, "ignore_case", False),
-            multiline=inputs.flag(opts, "multiline", False),
-            dotall=inputs.flag(opts, "dotall", False),
-        )
-    raise inputs.expected(form, args)
-
-
-def _as_tuple(values: str | Sequence[str]) -> tuple[str, ...]:
-    wanted = (values,) if isinstance(values, str) else tuple(values)
-    if not wanted:
-        raise inputs.expected(_PHRASES, values)
-    return wanted
+def _sides(given: _Text, output: str, trim: Callable[[str], str]) -> tuple[str, str, str, str]:
+    """The output and the text as messages show them, then as they are compared."""
+    actual, want = (trim(output), trim(given.value)) if given.strip else (output, given.value)
+    if given.ignore_case:
+        return actual, want, actual.casefold(), want.casefold()
+    return actual, want, actual, want
 
 
 def _find(text: str, phrase: str, ignore_case: bool) -> tuple[int, int] | None:
@@ -362,15 +224,6 @@ def _flags(ignore_case: bool, multiline: bool, dotall: bool) -> int:
         | (re.MULTILINE if multiline else 0)
         | (re.DOTALL if dotall else 0)
     )
-
-
-def _pattern(
-    pattern: str | re.Pattern[str], ignore_case: bool, multiline: bool, dotall: bool
-) -> re.Pattern[str]:
-    if isinstance(pattern, str):
-        return compile_regex(pattern, ignore_case=ignore_case, multiline=multiline, dotall=dotall)
-    extra = _flags(ignore_case, multiline, dotall)
-    return re.compile(pattern.pattern, pattern.flags | extra) if extra else pattern
 
 
 def _describe(pattern: re.Pattern[str]) -> str:

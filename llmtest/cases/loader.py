@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmtest.adapters.base import Message
 from llmtest.assertions.base import AssertionType, BuildContext
@@ -45,10 +46,75 @@ class _Inherited:
     vars: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
-    assertions: list[tuple[Any, str, RawSuite, PathKey]] = field(default_factory=list)
+    assertions: list[_DefaultAssertion] = field(default_factory=list)
     repeat: int | None = None
     min_pass_rate: float | None = None
     id_prefix: str = ""
+
+    def merged(self, raw: RawSuite, display: str) -> _Inherited:
+        """This scope with a file's own settings and defaults on top, for its cases."""
+        settings = raw.settings
+        defaults = settings.get("defaults", {})
+        own_assertions = [
+            _DefaultAssertion(item, display, raw, ("defaults", "assert", i))
+            for i, item in enumerate(defaults.get("assert", []))
+        ]
+        return _Inherited(
+            model=settings.get("model", self.model),
+            system=settings.get("system", self.system),
+            vars={**self.vars, **settings.get("vars", {}), **defaults.get("vars", {})},
+            tags=_merge_tags(self.tags, settings.get("tags", []), defaults.get("tags", [])),
+            params={**self.params, **settings.get("params", {}), **defaults.get("params", {})},
+            assertions=[*self.assertions, *own_assertions],
+            repeat=defaults.get("repeat", self.repeat),
+            min_pass_rate=defaults.get("min_pass_rate", self.min_pass_rate),
+            id_prefix=self.id_prefix,
+        )
+
+    def for_include(self, included: Path) -> _Inherited:
+        """What the included file's cases inherit: all of this, their ids prefixed."""
+        return replace(
+            self,
+            vars=dict(self.vars),
+            tags=list(self.tags),
+            params=dict(self.params),
+            assertions=list(self.assertions),
+            id_prefix=f"{self.id_prefix}{_include_name(included)}/",
+        )
+
+
+@dataclass(frozen=True)
+class _DefaultAssertion:
+    """An assertion of a file's ``defaults``: its errors name that file and line."""
+
+    item: Any
+    display: str
+    raw: RawSuite
+    path: PathKey
+
+    def error(self, message: str, case_id: str) -> CaseFileError:
+        return CaseFileError(
+            self.display, message, line=self.raw.line_of(self.path), case_id=case_id
+        )
+
+
+class _CaseAt(NamedTuple):
+    """Where a case stands, so each of its errors names the file, line, case and field."""
+
+    display: str
+    raw_case: RawCase
+    case_id: str
+
+    def error(
+        self, message: str, path: PathKey = (), field_name: str | None = None
+    ) -> CaseFileError:
+        return CaseFileError(
+            self.display,
+            message,
+            line=self.raw_case.line_of(path),
+            case_id=self.case_id,
+            field=field_name,
+        )
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -90,68 +156,19 @@ class _SuiteLoader:
     def load(
         self, path: Path, display: str, inherited: _Inherited, stack: tuple[Path, ...]
     ) -> list[Case]:
-        raw = read_suite(path, display)
+        raw = read_suite(path, display, self.types)
         self._validate_settings(raw, display)
-        settings = raw.settings
-        defaults = settings.get("defaults", {})
-        scope = _Inherited(
-            model=settings.get("model", inherited.model),
-            system=settings.get("system", inherited.system),
-            vars={**inherited.vars, **settings.get("vars", {}), **defaults.get("vars", {})},
-            tags=_merge_tags(inherited.tags, settings.get("tags", []), defaults.get("tags", [])),
-            params={**inherited.params, **settings.get("params", {}), **defaults.get("params", {})},
-            assertions=[
-                *inherited.assertions,
-                *(
-                    (item, display, raw, ("defaults", "assert", i))
-                    for i, item in enumerate(defaults.get("assert", []))
-                ),
-            ],
-            repeat=defaults.get("repeat", inherited.repeat),
-            min_pass_rate=defaults.get("min_pass_rate", inherited.min_pass_rate),
-            id_prefix=inherited.id_prefix,
-        )
+        scope = inherited.merged(raw, display)
         if not stack:
             self.model = scope.model
             self.model_line = raw.line_of(("model",))
         context = BuildContext(base_dir=path.parent)
         cases = [self._case(raw_case, raw, display, scope, context) for raw_case in raw.cases]
-        included_at: dict[Path, int | None] = {}
-        for index, target in enumerate(settings.get("include", [])):
-            line = raw.line_of(("include", index))
-            included = _resolve_include(target, path, display, line)
-            if included in (*stack, path.resolve()):
-                raise CaseFileError(
-                    display,
-                    f"include {target!r} includes itself (a cycle)",
-                    line=line,
-                    field=f"include[{index}]",
-                )
-            if included in included_at:
-                first = included_at[included]
-                raise CaseFileError(
-                    display,
-                    f"include {target!r} is already included"
-                    + (f" (line {first})" if first else ""),
-                    line=line,
-                    field=f"include[{index}]",
-                )
-            included_at[included] = line
-            child = _Inherited(
-                model=scope.model,
-                system=scope.system,
-                vars=dict(scope.vars),
-                tags=list(scope.tags),
-                params=dict(scope.params),
-                assertions=list(scope.assertions),
-                repeat=scope.repeat,
-                min_pass_rate=scope.min_pass_rate,
-                id_prefix=f"{scope.id_prefix}{_include_name(included)}/",
-            )
+        for target, included in _includes(raw, path, display, stack):
+            child_stack = (*stack, path.resolve())
+            child_display = _include_display(target, included)
             cases.extend(
-                self.load(
-                    included, _include_display(target, included), child, (*stack, path.resolve())
-                )
+                self.load(included, child_display, scope.for_include(included), child_stack)
             )
         return cases
 
@@ -191,77 +208,24 @@ class _SuiteLoader:
     ) -> Case:
         data = raw_case.data
         if not raw.is_document:
-            problem = first_problem(case_validator(), data)
-            if problem is not None:
-                raise CaseFileError(
-                    display,
-                    problem.message,
-                    line=raw_case.line_of(problem.path),
-                    case_id=_explicit_id(data),
-                    field=problem.field,
-                )
+            _validate_case(raw_case, display)
         prompt = data.get("prompt", data.get("input"))
-        case_id = scope.id_prefix + (data.get("id") or _generated_id(prompt, data))
-
-        def fail(message: str, path: PathKey = (), field_name: str | None = None) -> CaseFileError:
-            return CaseFileError(
-                display, message, line=raw_case.line_of(path), case_id=case_id, field=field_name
-            )
-
-        if case_id in self.seen_ids:
-            first_display, first_line = self.seen_ids[case_id]
-            where = (
-                f"line {first_line}"
-                if first_display == display
-                else f"{first_display}:{first_line}"
-            )
-            raise fail(f"duplicate case id (first defined at {where})", ("id",), "id")
-        self.seen_ids[case_id] = (display, raw_case.line)
-        given = [name for name in ("prompt", "input", "messages") if name in data]
-        if len(given) > 1:
-            raise fail(
-                f"give one of 'prompt', 'input' or 'messages', not {' and '.join(given)}",
-                (given[1],),
-                given[1],
-            )
-
+        at = _CaseAt(
+            display, raw_case, scope.id_prefix + (data.get("id") or _generated_id(prompt, data))
+        )
+        self._claim_id(at)
         variables = {**scope.vars, **data.get("vars", {})}
         system_text = data.get("system", scope.system)
         variables.setdefault("system", system_text or "")
-        try:
-            messages = self._messages(data, prompt, system_text, variables)
-        except UnknownVariable as exc:
-            raise fail(
-                str(exc), ("prompt",), "prompt" if "messages" not in data else "messages"
-            ) from None
-        except ValueError as exc:
-            raise fail(str(exc), (), "prompt") from None
-
-        specs: list[AssertionSpec] = []
-        for item, item_display, item_raw, item_path in scope.assertions:
-            specs.append(
-                self._assertion(
-                    item,
-                    variables,
-                    BuildContext(item_raw.path.parent),
-                    lambda m, p=item_path, r=item_raw, d=item_display: CaseFileError(
-                        d, m, line=r.line_of(p), case_id=case_id
-                    ),
-                )
-            )
-        for index, item in enumerate(_case_assertions(data)):
-            path: PathKey = ("assert", index)
-            specs.append(self._assertion(item, variables, context, lambda m, p=path: fail(m, p)))
+        messages = _case_messages(data, prompt, system_text, variables, at)
+        specs = self._assertions(data, scope, variables, context, at)
         params = {**scope.params, **data.get("params", {})}
         repeat = int(data.get("repeat", scope.repeat or 1))
-        min_pass_rate = float(
-            data.get(
-                "min_pass_rate", scope.min_pass_rate if scope.min_pass_rate is not None else 1.0
-            )
-        )
+        default_rate = scope.min_pass_rate if scope.min_pass_rate is not None else 1.0
+        min_pass_rate = float(data.get("min_pass_rate", default_rate))
         skip = data.get("skip")
         return Case(
-            id=case_id,
+            id=at.case_id,
             suite=self.suite_name,
             messages=tuple(messages),
             assertions=tuple(specs),
@@ -277,32 +241,47 @@ class _SuiteLoader:
             metadata=data.get("metadata", {}),
         )
 
-    @staticmethod
-    def _messages(
+    def _claim_id(self, at: _CaseAt) -> None:
+        """Case ids are unique across a suite and everything it includes."""
+        if at.case_id in self.seen_ids:
+            first_display, first_line = self.seen_ids[at.case_id]
+            where = (
+                f"line {first_line}"
+                if first_display == at.display
+                else f"{first_display}:{first_line}"
+            )
+            raise at.error(f"duplicate case id (first defined at {where})", ("id",), "id")
+        self.seen_ids[at.case_id] = (at.display, at.raw_case.line)
+
+    def _assertions(
+        self,
         data: Mapping[str, Any],
-        prompt: str | None,
-        system: str | None,
+        scope: _Inherited,
         variables: Mapping[str, Any],
-    ) -> list[Message]:
-        if "messages" in data:
-            messages: list[Message] = [
-                {"role": m["role"], "content": render(m["content"], variables)}
-                for m in data["messages"]
-            ]
-        elif prompt is not None:
-            messages = [{"role": "user", "content": render(prompt, variables)}]
-        else:
-            raise ValueError("missing prompt: give 'prompt' (or 'messages', or seed-style 'input')")
-        if system and not any(m["role"] == "system" for m in messages):
-            messages.insert(0, {"role": "system", "content": render(system, variables)})
-        return messages
+        context: BuildContext,
+        at: _CaseAt,
+    ) -> list[AssertionSpec]:
+        """The defaults' assertions, then the case's own, each built for this case."""
+        specs = [
+            self._assertion(
+                default.item,
+                variables,
+                BuildContext(default.raw.path.parent),
+                functools.partial(default.error, case_id=at.case_id),
+            )
+            for default in scope.assertions
+        ]
+        for index, item in enumerate(_case_assertions(data)):
+            fail = functools.partial(at.error, path=("assert", index))
+            specs.append(self._assertion(item, variables, context, fail))
+        return specs
 
     def _assertion(
         self,
         item: Mapping[str, Any],
         variables: Mapping[str, Any],
         context: BuildContext,
-        fail: Any,
+        fail: Callable[[str], CaseFileError],
     ) -> AssertionSpec:
         ((name, args),) = item.items()
         kind = self.types.get(name)
@@ -321,6 +300,79 @@ class _SuiteLoader:
         except AssertionSpecError as exc:
             raise fail(f"assertion {name!r} {exc}") from None
         return AssertionSpec(type=name, args=rendered, check=check)
+
+
+def _validate_case(raw_case: RawCase, display: str) -> None:
+    """A JSONL or CSV case is checked against the schema on its own, naming its line."""
+    problem = first_problem(case_validator(), raw_case.data)
+    if problem is not None:
+        raise CaseFileError(
+            display,
+            problem.message,
+            line=raw_case.line_of(problem.path),
+            case_id=_explicit_id(raw_case.data),
+            field=problem.field,
+        )
+
+
+def _case_messages(
+    data: Mapping[str, Any],
+    prompt: str | None,
+    system: str | None,
+    variables: Mapping[str, Any],
+    at: _CaseAt,
+) -> list[Message]:
+    """The conversation as the model gets it: the prompt or messages, templated, after the
+    system prompt (unless the messages give their own)."""
+    given = [name for name in ("prompt", "input", "messages") if name in data]
+    if len(given) > 1:
+        raise at.error(
+            f"give one of 'prompt', 'input' or 'messages', not {' and '.join(given)}",
+            (given[1],),
+            given[1],
+        )
+    try:
+        if "messages" in data:
+            messages: list[Message] = [
+                {"role": m["role"], "content": render(m["content"], variables)}
+                for m in data["messages"]
+            ]
+        elif prompt is not None:
+            messages = [{"role": "user", "content": render(prompt, variables)}]
+        else:
+            raise at.error(
+                "missing prompt: give 'prompt' (or 'messages', or seed-style 'input')",
+                (),
+                "prompt",
+            )
+        if system and not any(m["role"] == "system" for m in messages):
+            messages.insert(0, {"role": "system", "content": render(system, variables)})
+    except UnknownVariable as exc:
+        field_name = "prompt" if "messages" not in data else "messages"
+        raise at.error(str(exc), ("prompt",), field_name) from None
+    return messages
+
+
+def _includes(
+    raw: RawSuite, path: Path, display: str, stack: tuple[Path, ...]
+) -> Iterator[tuple[str, Path]]:
+    """The files a suite includes, as (what it wrote, the file), each once and none of them
+    including itself; resolved one at a time, as the loader reaches them."""
+    included_at: dict[Path, int | None] = {}
+    for index, target in enumerate(raw.settings.get("include", [])):
+        line = raw.line_of(("include", index))
+        included = _resolve_include(target, path, display, line)
+        if included in (*stack, path.resolve()):
+            problem = f"include {target!r} includes itself (a cycle)"
+            raise CaseFileError(display, problem, line=line, field=f"include[{index}]")
+        if included in included_at:
+            first = included_at[included]
+            problem = f"include {target!r} is already included" + (
+                f" (line {first})" if first else ""
+            )
+            raise CaseFileError(display, problem, line=line, field=f"include[{index}]")
+        included_at[included] = line
+        yield target, included
 
 
 def _case_assertions(data: Mapping[str, Any]) -> list[dict[str, Any]]:

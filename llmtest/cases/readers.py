@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from llmtest.assertions.base import MEASUREMENTS
+from llmtest.assertions.base import AssertionType
 from llmtest.errors import CaseFileError
 
 PathKey = tuple[str | int, ...]
@@ -52,7 +53,11 @@ class RawSuite:
         return None
 
 
-def read_suite(path: Path, display: str) -> RawSuite:
+def read_suite(
+    path: Path, display: str, types: Mapping[str, AssertionType] | None = None
+) -> RawSuite:
+    """``types`` are the assertion types a CSV file's columns may name (by default, every
+    installed one): each says whether its cell may be a bare number."""
     suffix = path.suffix.lower()
     try:
         # utf-8-sig: Excel's "CSV UTF-8" (and some editors) start the file with a BOM.
@@ -64,7 +69,11 @@ def read_suite(path: Path, display: str) -> RawSuite:
     if suffix == ".jsonl":
         return _read_jsonl(path, display, text)
     if suffix == ".csv":
-        return _read_csv(path, display, text)
+        if types is None:
+            from llmtest.plugins.registry import assertion_types  # only CSV needs the plugins
+
+            types = assertion_types()
+        return _read_csv(path, display, text, types)
     raise CaseFileError(display, f"unsupported case file type {suffix!r} (yaml, jsonl or csv)")
 
 
@@ -186,7 +195,7 @@ _CSV_CASE_COLUMNS = {
 }
 
 
-def _read_csv(path: Path, display: str, text: str) -> RawSuite:
+def _read_csv(path: Path, display: str, text: str, types: Mapping[str, AssertionType]) -> RawSuite:
     reader = csv.DictReader(text.splitlines())
     if not reader.fieldnames:
         raise CaseFileError(display, "the CSV file has no header row", line=1)
@@ -205,11 +214,13 @@ def _read_csv(path: Path, display: str, text: str) -> RawSuite:
     for row in reader:
         start = line + 1
         line = reader.line_num
-        cases.append(_csv_case(row, display, start))
+        cases.append(_csv_case(row, display, start, types))
     return RawSuite(path, {}, cases)
 
 
-def _csv_case(row: dict[str, Any], display: str, line: int) -> RawCase:
+def _csv_case(
+    row: dict[str, Any], display: str, line: int, types: Mapping[str, AssertionType]
+) -> RawCase:
     """One row: known columns become case fields, ``vars.x`` columns become vars, and any
     other column is an assertion whose cell is its argument (JSON when it looks like JSON)."""
     data: dict[str, Any] = {}
@@ -239,7 +250,7 @@ def _csv_case(row: dict[str, Any], display: str, line: int) -> RawCase:
             variables[name.split(".", 1)[-1].split(":", 1)[-1]] = cell
         elif name in _CSV_CASE_COLUMNS and not name.startswith("expected_"):
             data[name] = cell
-        elif name in MEASUREMENTS and _NUMBER.fullmatch(cell.strip()):
+        elif _NUMBER.fullmatch(cell.strip()) and name in types and types[name].number_argument:
             # A bound's one-cell argument: ``200`` in the cell is the number 200.
             number = float(cell)
             assertions.append({name: int(number) if number.is_integer() else number})

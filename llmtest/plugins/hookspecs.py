@@ -34,7 +34,12 @@ def llmtest_adapters() -> Mapping[str, AdapterFactory]:  # type: ignore[empty-bo
 
 @hookspec
 def llmtest_assertions() -> Sequence[AssertionType]:  # type: ignore[empty-body]
-    """Return assertion types; their names are what case files write under ``assert``.
+    """Return assertion declarations; their names are what case files write under ``assert``.
 
-    Called once, when the first case file is loaded.
+    Each is what :func:`llmtest.assertions.assertion` makes of a factory: the name, the
+    argument schema, what the score measures and the check, from which the loader, the CSV
+    reader and the Python ``assert_*`` helper are derived. A hand-built
+    :class:`~llmtest.assertions.base.AssertionType` (name, build, summary) is accepted too.
+    A plugin's name wins over a built-in of the same name. Called once, when the first case
+    file is loaded or the first results are scored.
     """

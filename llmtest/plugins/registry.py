@@ -8,6 +8,7 @@ import importlib
 import pluggy
 
 from llmtest.assertions.base import AssertionType
+from llmtest.assertions.excerpt import short_repr
 from llmtest.errors import ConfigError
 from llmtest.plugins import hookspecs
 from llmtest.plugins.hookspecs import AdapterFactory
@@ -46,9 +47,19 @@ def adapter_factories() -> dict[str, AdapterFactory]:
 
 @functools.cache
 def assertion_types() -> dict[str, AssertionType]:
+    """Every installed assertion type by name; a plugin's wins over a built-in's."""
     types: dict[str, AssertionType] = {}
+    # pluggy calls the last registered plugin first: reverse so third parties override.
     for group in reversed(plugin_manager().hook.llmtest_assertions()):
-        types.update({t.name: t for t in group})
+        for declared in group:
+            if not isinstance(declared, AssertionType):
+                module = getattr(declared, "__module__", None) or type(declared).__module__
+                raise ConfigError(
+                    f"llmtest plugin module {module!r}: llmtest_assertions() returned "
+                    f"{short_repr(declared)}, not an assertion type "
+                    "(declare one with llmtest.assertions.assertion)"
+                )
+            types[declared.name] = declared
     return types
 
 

@@ -6,7 +6,9 @@ import json
 import textwrap
 from pathlib import Path
 
+from llmtest.assertions.base import AssertionType, BuildContext, Check
 from llmtest.cases import load_suite
+from llmtest.cases.readers import read_suite
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -167,6 +169,23 @@ def test_csv_from_excel_with_a_bom_and_number_bounds(tmp_path: Path) -> None:
         ("length", 200),
         ("latency_ms", 1500.5),
     ]
+
+
+def never_built(args: object, context: BuildContext) -> Check:
+    raise AssertionError("reading a case file builds no assertion")
+
+
+def test_the_csv_reader_asks_each_assertion_whether_its_cell_may_be_a_number(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "test_table.llm.csv"
+    path.write_text("id,prompt,words,echo\na,hi,12,12\n")
+    types = {
+        "words": AssertionType("words", never_built, number_argument=True),
+        "echo": AssertionType("echo", never_built),
+    }
+    (case,) = read_suite(path, "test_table.llm.csv", types).cases
+    assert case.data["assert"] == [{"words": 12}, {"echo": "12"}]
 
 
 def test_case_hash_changes_with_the_case_and_not_with_its_position(tmp_path: Path) -> None:

@@ -1,4 +1,7 @@
-"""Third-party packages add adapters and assertions through entry points, like built-ins."""
+"""Third-party packages add adapters and assertions through entry points, like built-ins.
+
+The example plugin declares one assertion with ``@assertion`` and writes another by hand as
+an ``AssertionType``: both forms are accepted."""
 
 from __future__ import annotations
 
@@ -7,8 +10,11 @@ import textwrap
 import pytest
 
 PLUGIN = """
+from typing import Annotated
+
 from llmtest import Response, hookimpl
-from llmtest.assertions.base import AssertionResult, AssertionType
+from llmtest.assertions import WHOLE_NUMBER, AssertionResult, AssertionType, Shorthand, Verdict
+from llmtest.assertions import assertion
 
 
 class ShoutAdapter:
@@ -22,6 +28,21 @@ class ShoutAdapter:
 
     async def aclose(self):
         return None
+
+
+@assertion(
+    summary="at most that many letters are lower case",
+    measures="figure",
+    shorthand=Shorthand("max", "a whole number"),
+)
+def quiet_letters(max: Annotated[int, WHOLE_NUMBER]):
+    def check(response):
+        lower = sum(c.islower() for c in response.text)
+        return Verdict(lower <= max, lower, f"{lower} lower-case letters (at most {max})")
+    return check
+
+
+assert_quiet_letters = quiet_letters.assert_
 
 
 def _build_is_upper(args, ctx):
@@ -38,7 +59,7 @@ def llmtest_adapters():
 
 @hookimpl
 def llmtest_assertions():
-    return [AssertionType("is_upper", _build_is_upper)]
+    return [quiet_letters, AssertionType("is_upper", _build_is_upper)]
 """
 
 
@@ -54,7 +75,7 @@ def installed_plugin(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("PYTHONPATH", str(site))
 
 
-def test_an_entry_point_plugin_adds_an_adapter_and_an_assertion(
+def test_an_entry_point_plugin_adds_an_adapter_and_assertions(
     pytester: pytest.Pytester, installed_plugin: None
 ) -> None:
     pytester.makefile(
@@ -63,10 +84,46 @@ def test_an_entry_point_plugin_adds_an_adapter_and_an_assertion(
         model: "shout:"
         cases:
           - {id: loud, prompt: hello, assert: [{equals: HELLO}, {is_upper: true}]}
+          - {id: quiet, prompt: hello, assert: [{quiet_letters: {max: 0}}]}
     """),
     )
     result = pytester.runpytest_subprocess()
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
+
+
+def test_a_declared_assertion_reads_a_csv_number_and_has_a_python_helper(
+    pytester: pytest.Pytester, installed_plugin: None
+) -> None:
+    pytester.makefile(".llm.csv", test_table="id,prompt,quiet_letters\nloud,hello,0\n")
+    pytester.makepyfile(
+        test_helper=r"""
+        import pytest
+        from llmtest.errors import LLMAssertionError
+        from llmtest_shout import assert_quiet_letters
+
+
+        def test_the_helper_raises_the_case_file_message():
+            with pytest.raises(LLMAssertionError, match=r"^4 lower-case letters \(at most 1\)$"):
+                assert_quiet_letters("Hello", 1)
+        """
+    )
+    result = pytester.runpytest_subprocess("--llm-model", "shout:")
+    result.assert_outcomes(passed=2)
+
+
+def test_a_plugin_that_returns_no_assertion_type_is_named(
+    pytester: pytest.Pytester, installed_plugin: None
+) -> None:
+    plugin = pytester.path / "site" / "llmtest_shout.py"
+    plugin.write_text(
+        plugin.read_text().replace("return [quiet_letters,", "return [quiet_letters.factory,")
+    )
+    pytester.makefile(".llm.yaml", test_shout="model: 'shout:'\ncases: [{id: a, prompt: hi}]")
+    result = pytester.runpytest_subprocess()
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(
+        ["*llmtest plugin module 'llmtest_shout': llmtest_assertions() returned <function*"]
+    )
 
 
 def test_an_unknown_adapter_names_the_installed_ones(pytester: pytest.Pytester) -> None:
