@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from llmtest.adapters.base import Message, Request, Response, Usage, build_messages
 from llmtest.config.project import ModelConfig, model_label
+from llmtest.config.secrets import Redactor
 from llmtest.engine._gc import gc_paused
 from llmtest.errors import ConfigError, ModelCallError
 
@@ -148,7 +149,7 @@ class ProviderAdapter(ABC, Generic[ClientT]):
             raise self._error(exc.describe(), client) from None
         raw: Any = result
         if self._secret and self._secret in json.dumps(raw, default=str):
-            raw = _redact(raw, self._secret)
+            raw = Redactor((self._secret,)).value(raw)
         return Response(
             text=text,
             model=model,
@@ -214,7 +215,7 @@ class ProviderAdapter(ABC, Generic[ClientT]):
     def _clean(self, message: str) -> str:
         """One line, and never the API key, even if a server echoes it back."""
         message = " ".join(message.split())
-        return message.replace(self._secret, "***") if self._secret else message
+        return Redactor((self._secret,))(message) if self._secret else message
 
     def _classify(self, exc: Exception, client: ClientT) -> ModelCallError | None:
         """The ModelCallError for an exception from the SDK call; None if it is not one."""
@@ -375,13 +376,3 @@ def _root_cause(exc: BaseException) -> BaseException:
         exc = exc.__cause__
         seen.add(id(exc))
     return exc
-
-
-def _redact(value: Any, secret: str) -> Any:
-    if isinstance(value, str):
-        return value.replace(secret, "***")
-    if isinstance(value, Mapping):
-        return {key: _redact(item, secret) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redact(item, secret) for item in value]
-    return value

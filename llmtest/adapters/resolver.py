@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from llmtest.adapters.base import CheckingFactory
 from llmtest.config.project import ModelConfig, ProjectConfig
+from llmtest.config.secrets import register_secret
 from llmtest.plugins.registry import adapter_factories, adapter_factory
 
 
@@ -28,10 +30,12 @@ class ModelResolver:
     def __call__(self, spec: str) -> ModelConfig:
         if spec not in self._models:
             model = self.project.resolve_model(spec, adapter_factories())
+            for secret in model.secrets():  # masked in every output from now on
+                register_secret(secret)
             # An adapter may say what is wrong with a config before any call is made.
-            check = getattr(adapter_factory(model.adapter), "check_config", None)
-            if check is not None:
-                check(model)
+            factory = adapter_factory(model.adapter)
+            if isinstance(factory, CheckingFactory):
+                factory.check_config(model)
             if self.timeout_s is not None:
                 model = replace(model, timeout_s=self.timeout_s)
             if self.max_retries is not None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
+import os
 import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from llmtest.config.secrets import is_secret_name, masked_settings, masked_url, url_secrets
 from llmtest.errors import ConfigError
 
-_SECRET_KEY = re.compile(
-    r"(?:^|_)(?:api_?key|key|token|secret|password|auth|authorization)(?:$|_)", re.IGNORECASE
-)
 _MODEL_FIELDS = {
     "adapter",
     "model",
@@ -60,11 +58,29 @@ class ModelConfig:
             "name": self.name,
             "adapter": self.adapter,
             "model": self.model,
-            "base_url": self.base_url,
+            "base_url": masked_url(self.base_url) if self.base_url else self.base_url,
             "params": dict(self.params),
         }
-        data.update({k: ("***" if _SECRET_KEY.search(k) else v) for k, v in self.options.items()})
+        data.update(masked_settings(self.options))
         return data
+
+    def secrets(self) -> list[str]:
+        """The secret values this config carries or names: the variable ``api_key_env``
+        names, secret options, secrets inside ``base_url``."""
+        found = [os.environ.get(self.api_key_env, "")] if self.api_key_env else []
+        found += _secret_values(self.options)
+        found += url_secrets(self.base_url) if self.base_url else []
+        return [value for value in found if value]
+
+
+def _secret_values(settings: Mapping[str, Any]) -> list[str]:
+    found: list[str] = []
+    for key, value in settings.items():
+        if isinstance(value, Mapping):
+            found += _secret_values(value)
+        elif is_secret_name(str(key)) and isinstance(value, str):
+            found.append(value)
+    return found
 
 
 def model_label(name: str) -> str:
