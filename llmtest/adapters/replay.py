@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from llmtest.adapters.base import Message, Request, Response, build_messages
-from llmtest.adapters.layers.cache import (
+from llmtest.adapters.layers.cassettes import Cassette, cassette_folder, read_cassette
+from llmtest.adapters.layers.stored import (
     canonical_json,
     content_hash,
     effective_messages,
     effective_params,
 )
-from llmtest.adapters.layers.cassettes import Cassette, cassette_folder, read_cassette
 from llmtest.config.project import ModelConfig
 from llmtest.errors import ConfigError, ModelCallError
 

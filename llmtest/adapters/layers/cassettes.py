@@ -1,6 +1,6 @@
 """Cassettes: request/response pairs recorded to disk, replayed by the ``replay`` adapter.
 
-One JSON file per request, named by :func:`llmtest.adapters.layers.cache.request_key`, so
+One JSON file per request, named by :func:`llmtest.adapters.layers.stored.request_key`, so
 adding a case adds one file and re-recording a case rewrites only its own. A file holds the
 request as the provider received it (adapter, model id, messages, params) and the response
 fields; never headers, API keys or the base_url, and every string passes through
@@ -30,12 +30,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmtest.adapters.base import Adapter, Message, Request, Response, last_user_message
-from llmtest.adapters.layers.cache import (
+from llmtest.adapters.base import (
+    Adapter,
+    CachingLayer,
+    Message,
+    Request,
+    Response,
+    last_user_message,
+)
+from llmtest.adapters.layers.stored import (
     effective_messages,
     effective_params,
     merge_params,
-    redact_value,
     request_key,
     response_from_dict,
     response_to_dict,
@@ -155,7 +161,7 @@ class CassetteRecorder:
                 "params": dict(sorted(defaults.items())),
             }
         entry["response"] = response_to_dict(response)
-        entry = redact_value(entry, self.redactor)
+        entry = self.redactor.value(entry)
         path = self.path_for(key)
         if not _same_answer(path, entry):
             text = json.dumps(entry, ensure_ascii=False, indent=2) + "\n"
@@ -179,8 +185,7 @@ class RecordingAdapter:
         return response
 
     def is_cached(self, request: Request) -> bool:
-        is_cached = getattr(self.inner, "is_cached", None)
-        return bool(is_cached is not None and is_cached(request))
+        return isinstance(self.inner, CachingLayer) and self.inner.is_cached(request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -19,7 +19,8 @@ import pytest
 
 from llmtest.adapters.base import Request, Response, Usage
 from llmtest.adapters.layers import build_layers
-from llmtest.adapters.layers.cache import CachingAdapter, ResponseCache, cache_policy, request_key
+from llmtest.adapters.layers.cache import CachingAdapter, ResponseCache, cache_policy
+from llmtest.adapters.layers.stored import request_key
 from llmtest.adapters.openai import OpenAIAdapter
 from llmtest.cases.model import Case
 from llmtest.config.project import ModelConfig
@@ -278,7 +279,13 @@ def test_cache_hits_spend_no_rate_limit_budget(server: FakeLLMServer, tmp_path: 
     # must not wait a minute per case.
     model = model_at(server, requests_per_minute=1)
     cases = [
-        Case(id=f"c{i}", suite="s", messages=request(f"q {i}").messages, assertions=(), hash="h")
+        Case(
+            id=f"c{i}",
+            suite="s",
+            messages=tuple(request(f"q {i}").messages),
+            assertions=(),
+            hash="h",
+        )
         for i in range(3)
     ]
     layers = build_layers(cache_mode="auto", record=None, root=tmp_path)
