@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, runtime_checkable
+
+if TYPE_CHECKING:
+    from llmtest.config.project import ModelConfig
 
 Role = Literal["system", "user", "assistant"]
 
@@ -65,13 +69,43 @@ class Response:
 
 @runtime_checkable
 class Adapter(Protocol):
-    """Anything with an async ``complete``; ``aclose`` releases connections at the end."""
+    """Anything with an async ``complete``; ``aclose`` releases connections at the end.
+
+    An adapter may also be a :class:`ReservingAdapter` or a :class:`CachingLayer`, and its
+    factory a :class:`CheckingFactory`: the engine and the resolver ask for these by
+    ``isinstance``, so an adapter without them needs nothing.
+    """
 
     name: str
 
     async def complete(self, request: Request) -> Response: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ReservingAdapter(Protocol):
+    """An adapter that can serve one call at a time (an in-process model): the engine
+    enters ``reserve()`` before taking a concurrency slot and starting the call's timeout,
+    so waiting for the model's turn never counts as the call being slow."""
+
+    def reserve(self) -> AbstractAsyncContextManager[None]: ...
+
+
+@runtime_checkable
+class CachingLayer(Protocol):
+    """A layer that answers some requests without the model: the engine spends no rate
+    limit budget and no model turn on a request for which ``is_cached`` is true."""
+
+    def is_cached(self, request: Request) -> bool: ...
+
+
+@runtime_checkable
+class CheckingFactory(Protocol):
+    """An adapter factory that can say what is wrong with a model's config before any
+    call: asked once, when the model is first named; raises ConfigError."""
+
+    def check_config(self, config: ModelConfig) -> None: ...
 
 
 def last_user_message(messages: Sequence[Message]) -> str:

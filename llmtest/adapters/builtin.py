@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from llmtest.adapters.base import Adapter
+from llmtest.adapters.base import Adapter, CheckingFactory
 from llmtest.config.project import ModelConfig
 from llmtest.plugins.hookspecs import AdapterFactory, hookimpl
 
@@ -35,9 +35,9 @@ class _Lazy:
         return adapter
 
     def check_config(self, config: ModelConfig) -> None:
-        check = getattr(self._class(), "check_config", None)
-        if check is not None:
-            check(config)
+        adapter_class = self._class()
+        if isinstance(adapter_class, CheckingFactory):
+            adapter_class.check_config(config)
 
 
 @hookimpl

@@ -17,7 +17,14 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from llmtest.adapters.base import Adapter, Message, Request, Response
+from llmtest.adapters.base import (
+    Adapter,
+    CachingLayer,
+    Message,
+    Request,
+    ReservingAdapter,
+    Response,
+)
 from llmtest.cases.model import Case
 from llmtest.config.project import ModelConfig, model_label
 from llmtest.engine.ratelimit import RateLimiter
@@ -230,7 +237,9 @@ class Engine:
         if adapter is None:
             adapter = adapter_factory(model.adapter)(model)
             # The adapter's own, not a layer's: the layers pass calls through unchanged.
-            self._reservations[model.name] = getattr(adapter, "reserve", contextlib.nullcontext)
+            self._reservations[model.name] = (
+                adapter.reserve if isinstance(adapter, ReservingAdapter) else contextlib.nullcontext
+            )
             if self.wrap_adapter is not None:
                 adapter = self.wrap_adapter(adapter, model)
             self._adapters[model.name] = adapter
@@ -274,7 +283,7 @@ class Engine:
             limiter = RateLimiter(model.requests_per_minute, model.tokens_per_minute)
             self._limiters[model.name] = limiter
         reserve = self._reservations[model.name]
-        is_cached = getattr(adapter, "is_cached", None)
+        is_cached = adapter.is_cached if isinstance(adapter, CachingLayer) else None
         retry = 0
         while True:
             # A cached answer costs the provider nothing: no budget, no turn at the model.
