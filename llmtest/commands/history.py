@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from llmtest.results.history import DEFAULT_PATH, CaseRun, FlakyCase, History, RunSummary
+from llmtest.results.history import DEFAULT_PATH, CaseRun, FlakyCase, History, RecordedRun
 
 DEFAULT_LIMIT = 20
 
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.case is not None:
         suite, separator, case_id = args.case.partition("::")
-        rows: Sequence[RunSummary | CaseRun | FlakyCase] = history.case_history(
+        rows: Sequence[RecordedRun | CaseRun | FlakyCase] = history.case_history(
             suite if separator else None,
             case_id if separator else args.case,
             model=args.model,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from llmtest.errors import LLMTestError
 from llmtest.results.jsonl import ResultsFile, load_results, new_run_id, write_results
+from llmtest.results.record import CaseResult, RunHeader
 
 
 def register(subparsers: Any) -> None:
@@ -26,46 +28,37 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    merged = merge([load_results(path) for path in args.files], force=args.force)
-    write_results(args.out, merged[0], merged[1])
-    print(f"merged {len(args.files)} files, {len(merged[1])} case records -> {args.out}")
+    header, cases = merge([load_results(path) for path in args.files], force=args.force)
+    write_results(args.out, header, cases)
+    print(f"merged {len(args.files)} files, {len(cases)} case records -> {args.out}")
     return 0
 
 
-def merge(
-    files: list[ResultsFile], *, force: bool = False
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def merge(files: list[ResultsFile], *, force: bool = False) -> tuple[RunHeader, list[CaseResult]]:
     """The merged header and records; raises LLMTestError when the runs do not belong
     together (different model, a suite at two versions, the same attempt twice)."""
     if not files:
         raise LLMTestError("nothing to merge")
-    for results in files:
-        if not results.headers:
-            raise LLMTestError(f"{results.path}: no run header; is this a results file?")
-    models = {_model_name(f.header) for f in files}
+    headers = [_header(results) for results in files]
+    models = {header.model_name or "?" for header in headers}
     if len(models) > 1 and not force:
         raise LLMTestError(
             f"refusing to merge runs of different models ({', '.join(sorted(models))}); "
             "pass --force to merge anyway"
         )
     suites: dict[str, str] = {}
-    for results in files:
-        for suite, digest in results.header.get("suites", {}).items():
+    for header in headers:
+        for suite, digest in header.suites.items():
             if suites.setdefault(suite, digest) != digest and not force:
                 raise LLMTestError(
                     f"refusing to merge: {suite} differs between the runs (edited between "
                     "shards?); pass --force to merge anyway"
                 )
     seen: dict[tuple[str, str, str, int], Path] = {}
-    cases: list[dict[str, Any]] = []
+    cases: list[CaseResult] = []
     for results in files:
         for record in results.cases:
-            key = (
-                record["suite"],
-                record["case_id"],
-                record["case_hash"],
-                int(record.get("attempt", 0)),
-            )
+            key = (record.suite, record.case_id, record.case_hash, record.attempt)
             if key in seen:
                 if force:
                     continue
@@ -75,16 +68,17 @@ def merge(
                 )
             seen[key] = results.path
             cases.append(record)
-    header = dict(files[0].header)
-    header.update(
+    merged = replace(
+        headers[0],
         run_id=new_run_id(),
         suites=suites,
-        merged_from=[f.header.get("run_id") for f in files],
-        started_at=min(str(f.header.get("started_at", "")) for f in files),
+        started_at=min(header.started_at for header in headers),
+        extra={**headers[0].extra, "merged_from": [header.run_id for header in headers]},
     )
-    return header, cases
+    return merged, cases
 
 
-def _model_name(header: dict[str, Any]) -> str:
-    model = header.get("model", {})
-    return str(model.get("name", "?")) if isinstance(model, dict) else str(model)
+def _header(results: ResultsFile) -> RunHeader:
+    if results.header is None:
+        raise LLMTestError(f"{results.path}: no run header; is this a results file?")
+    return results.header

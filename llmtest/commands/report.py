@@ -56,10 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load(path: Path) -> ResultsFile:
-    try:
-        results = load_results(path)
-    except UnicodeDecodeError:
-        raise LLMTestError(f"{path} is not a results file (not UTF-8 text)") from None
+    results = load_results(path)
     if not results.headers and not results.cases:
         raise LLMTestError(f"{path} has no run header and no case records; is it a results file?")
     return results

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, get_args
 
 from llmtest.compare.drift import DriftSummary, measure_drift
-from llmtest.compare.pairing import CasePair, Pairing, pair_cases
-from llmtest.compare.stats import Interval, mcnemar_exact, percentile, ratio, wilson_interval
-from llmtest.reports.summary import CaseSummary, Counts, RunSummary, summarize
+from llmtest.compare.pairing import CasePair, Change, Pairing, pair_cases
+from llmtest.compare.stats import Interval, mcnemar_exact, ratio, wilson_interval
+from llmtest.engine._gc import gc_paused
 from llmtest.results.jsonl import ResultsFile
+from llmtest.results.summary import CaseSummary, Counts, LatencySummary, RunSummary, summarize
 
 
 @dataclass(frozen=True)
@@ -53,17 +54,22 @@ class SideStats:
         return RateSummary(Counts.of(self.cases))
 
     @cached_property
+    def latency(self) -> LatencySummary:
+        """Every attempt's latency (a repeated case counts once per attempt), with the
+        percentiles a run report gives."""
+        return LatencySummary.of(self.cases)
+
+    @property
     def latencies_ms(self) -> tuple[float, ...]:
-        """Every attempt's latency (a repeated case counts once per attempt)."""
-        return tuple(v for c in self.cases for v in c.latencies_ms)
+        return self.latency.values_ms
 
-    @property
+    @cached_property
     def latency_p50(self) -> float | None:
-        return percentile(self.latencies_ms, 50)
+        return self.latency.p50
 
-    @property
+    @cached_property
     def latency_p95(self) -> float | None:
-        return percentile(self.latencies_ms, 95)
+        return self.latency.p95
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,21 +92,16 @@ class UsageComparison:
     baseline_total: float | None
     candidate_total: float | None
 
+    def _per_case(self, total: float | None) -> float | None:
+        return None if total is None or not self.pairs else total / self.pairs
+
     @property
     def baseline_per_case(self) -> float | None:
-        return (
-            None
-            if self.baseline_total is None or not self.pairs
-            else self.baseline_total / self.pairs
-        )
+        return self._per_case(self.baseline_total)
 
     @property
     def candidate_per_case(self) -> float | None:
-        return (
-            None
-            if self.candidate_total is None or not self.pairs
-            else self.candidate_total / self.pairs
-        )
+        return self._per_case(self.candidate_total)
 
     @property
     def ratio(self) -> float | None:
@@ -162,25 +163,29 @@ class Comparison:
     def pairs(self) -> tuple[CasePair, ...]:
         return self.pairing.pairs
 
-    def _changed(self, change: str) -> tuple[CasePair, ...]:
-        return tuple(p for p in self.pairs if p.change == change)
-
     @cached_property
+    def _by_change(self) -> dict[Change, tuple[CasePair, ...]]:
+        grouped: dict[Change, list[CasePair]] = {change: [] for change in get_args(Change)}
+        for pair in self.pairs:
+            grouped[pair.change].append(pair)
+        return {change: tuple(pairs) for change, pairs in grouped.items()}
+
+    @property
     def regressions(self) -> tuple[CasePair, ...]:
-        return self._changed("regression")
+        return self._by_change["regression"]
 
-    @cached_property
+    @property
     def fixes(self) -> tuple[CasePair, ...]:
-        return self._changed("fix")
+        return self._by_change["fix"]
 
-    @cached_property
+    @property
     def undecided(self) -> tuple[CasePair, ...]:
         """Pairs where either side errored: neither a regression nor a fix can be told."""
-        return self._changed("undecided")
+        return self._by_change["undecided"]
 
-    @cached_property
+    @property
     def skipped(self) -> tuple[CasePair, ...]:
-        return self._changed("skipped")
+        return self._by_change["skipped"]
 
     @cached_property
     def rate_changes(self) -> tuple[CasePair, ...]:
@@ -254,7 +259,7 @@ class Comparison:
                 "run_id": summary.run_id,
                 "model": summary.model_label,
                 "started_at": summary.started_at,
-                "git_sha": summary.header.get("git_sha"),
+                "git_sha": summary.git_sha,
                 "totals": summary.counts.to_dict(),
             }
 
@@ -297,5 +302,6 @@ class Comparison:
 def compare_results(baseline: ResultsFile, candidate: ResultsFile) -> Comparison:
     """Pair two results files and measure the difference (no verdict yet)."""
     before, after = summarize(baseline), summarize(candidate)
-    pairing = pair_cases(before, after)
-    return Comparison(before, after, pairing, measure_drift(pairing.pairs))
+    with gc_paused(freeze=False):  # a pair per case, all living as long as the reports
+        pairing = pair_cases(before, after)
+        return Comparison(before, after, pairing, measure_drift(pairing.pairs))

@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 
 from llmtest.assertions import extract_json
 from llmtest.compare.pairing import CasePair
-from llmtest.reports.summary import percentile
+from llmtest.results import figures
 
 LOW_SIMILARITY = 0.5
 
@@ -48,16 +48,15 @@ class DriftSummary:
 
     @property
     def mean(self) -> float | None:
-        values = self.similarities
-        return sum(values) / len(values) if values else None
+        return figures.mean(self.similarities)
 
     @property
     def p50(self) -> float | None:
-        return percentile(self.similarities, 50)
+        return figures.percentile(self.similarities, 50)
 
     @property
     def p10(self) -> float | None:
-        return percentile(self.similarities, 10)
+        return figures.percentile(self.similarities, 10)
 
     @property
     def share_below(self) -> float | None:

@@ -24,7 +24,7 @@ from llmtest.engine.engine import Attempt, Execution
 from llmtest.engine.evaluation import evaluate
 from llmtest.errors import LLMTestError
 from llmtest.results.jsonl import ResultsFile, new_run_id, read_records
-from llmtest.results.record import CaseResult, Status
+from llmtest.results.record import CaseResult, RunHeader, Status
 
 SIDES = ("baseline", "candidate")
 
@@ -40,6 +40,11 @@ class SideTally:
     @property
     def pass_rate(self) -> float | None:
         return self.passed / self.exchanges if self.exchanges else None
+
+    def count(self, result: CaseResult) -> None:
+        self.exchanges += 1
+        self.passed += result.status == "pass"
+        self.errors += result.status == "error"
 
 
 @dataclass
@@ -126,7 +131,7 @@ def log_to_results(path: Path | str, suite: Suite | None = None) -> LogConversio
     for known in suite.cases if suite else ():
         cases_by_prompt.setdefault(known.prompt, known)
     run_ids = {side: f"{new_run_id()}-{side}" for side in SIDES}
-    records: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
+    records: dict[str, list[CaseResult]] = {side: [] for side in SIDES}
     unpaired = {side: SideTally() for side in SIDES}
     unmatched: list[str] = []
     attempts: dict[tuple[str, str], int] = {}
@@ -139,15 +144,10 @@ def log_to_results(path: Path | str, suite: Suite | None = None) -> LogConversio
         sides: dict[str, dict[str, Any]] = {
             side: answer for side in SIDES if isinstance(answer := exchange.get(side), dict)
         }
-        present = list(sides)
         case = cases_by_prompt.get(prompt) if suite else None
-        if len(present) < 2:
-            for side in present:
-                result = _side_result(sides[side], side, names[side], case, prompt, "", "", 0)
-                tally = unpaired[side]
-                tally.exchanges += 1
-                tally.passed += result.status == "pass"
-                tally.errors += result.status == "error"
+        if len(sides) < 2:
+            for side, answer in sides.items():
+                unpaired[side].count(_side_result(answer, side, names[side], case, prompt))
             continue
         if suite is not None and case is None:
             unmatched.append(prompt)
@@ -161,17 +161,13 @@ def log_to_results(path: Path | str, suite: Suite | None = None) -> LogConversio
             result = _side_result(
                 sides[side], side, names[side], case, prompt, suite_name, case_id, index
             )
-            record = replace(result, run_id=run_ids[side], case_hash=thash).to_record()
-            records[side].append(record)
-    for side in SIDES:
-        # Every attempt of a case counts toward its verdict: repeat = how often it was seen.
-        for record in records[side]:
-            record["repeat"] = attempts[(record["case_id"], record["case_hash"])]
+            records[side].append(replace(result, run_id=run_ids[side], case_hash=thash))
     files = {
         side: ResultsFile(
             path=path,
             headers=[_header(run_ids[side], names[side], suite_name, path, side)],
-            cases=records[side],
+            # Every attempt of a case counts toward its verdict: repeat = how often it was seen.
+            cases=[replace(r, repeat=attempts[(r.case_id, r.case_hash)]) for r in records[side]],
         )
         for side in SIDES
     }
@@ -218,9 +214,9 @@ def _side_result(
     model: str,
     case: Case | None,
     prompt: str,
-    suite_name: str,
-    case_id: str,
-    index: int,
+    suite_name: str = "",
+    case_id: str = "",
+    index: int = 0,
 ) -> CaseResult:
     """One side's answer as a result record: judged by the case's assertions when there is
     a case, else passing unless it errored."""
@@ -281,11 +277,12 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _header(run_id: str, model: str, suite: str, path: Path, side: str) -> dict[str, Any]:
-    return {
-        "type": "run",
-        "run_id": run_id,
-        "model": {"name": model, "adapter": "canary-log"},
-        "suites": {suite: ""},
-        "source": {"canary_log": str(path), "side": side},
-    }
+def _header(run_id: str, model: str, suite: str, path: Path, side: str) -> RunHeader:
+    return RunHeader(
+        run_id=run_id,
+        model={"name": model, "adapter": "canary-log"},
+        suites={suite: ""},
+        started_at="",
+        llmtest_version="",
+        extra={"source": {"canary_log": str(path), "side": side}},
+    )

@@ -11,16 +11,18 @@ top level. With no policy anywhere, the default gate is ``max_regressions = 0`` 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
 from llmtest.compare.comparison import Comparison
+from llmtest.compare.pairing import CasePair
 from llmtest.config.project import load_project_config
 from llmtest.errors import ConfigError
-from llmtest.reports.summary import MISSING, format_rate
+from llmtest.reports.format import MISSING, format_rate, format_ratio, plural
+from llmtest.results.figures import meets_pass_rate
 
 RuleState = Literal["held", "failed", "not measured"]
 
@@ -175,179 +177,184 @@ class GateResult:
         }
 
 
-def _ratio_text(value: float | None) -> str:
-    return MISSING if value is None else f"{value:.2f}x"
+def _rule(
+    policy: GatePolicy,
+    name: str,
+    threshold: str,
+    measured: str,
+    state: RuleState,
+    reason: str,
+    cases: Sequence[CasePair] = (),
+) -> RuleResult:
+    """A rule's result; ``name`` is the policy key that sets it."""
+    names = tuple(p.case_id for p in cases)
+    return RuleResult(name, threshold, measured, state, reason, name in policy.explicit, names)
+
+
+def _held(ok: bool) -> RuleState:
+    return "held" if ok else "failed"
+
+
+def _max_errors(comparison: Comparison, policy: GatePolicy) -> RuleResult:
+    undecided = comparison.undecided
+    return _rule(
+        policy,
+        "max_errors",
+        f"≤ {policy.max_errors}",
+        str(len(undecided)),
+        _held(len(undecided) <= policy.max_errors),
+        f"{plural(len(undecided), 'paired case')} errored on a side "
+        "(undecided: neither regression nor fix)",
+        undecided,
+    )
+
+
+def _max_regressions(comparison: Comparison, policy: GatePolicy) -> RuleResult | None:
+    if policy.max_regressions is None:
+        return None
+    regressions = comparison.regressions
+    ok = len(regressions) <= policy.max_regressions
+    return _rule(
+        policy,
+        "max_regressions",
+        f"≤ {policy.max_regressions}",
+        str(len(regressions)),
+        _held(ok),
+        f"{plural(len(regressions), 'case')} went from pass to fail",
+        () if ok else regressions,
+    )
+
+
+def _block_on_tags(comparison: Comparison, policy: GatePolicy) -> RuleResult | None:
+    if not policy.block_on_tags:
+        return None
+    wanted = set(policy.block_on_tags)
+    hit = tuple(p for p in comparison.regressions if wanted & set(p.tags))
+    tags = ", ".join(policy.block_on_tags)
+    return _rule(
+        policy,
+        "block_on_tags",
+        f"no regression tagged {tags}",
+        str(len(hit)),
+        _held(not hit),
+        (
+            f"regressed in a blocking tag: {', '.join(p.case_id for p in hit)}"
+            if hit
+            else f"no regression tagged {tags}"
+        ),
+        hit,
+    )
+
+
+def _min_pass_rate(comparison: Comparison, policy: GatePolicy) -> RuleResult | None:
+    if policy.min_pass_rate is None:
+        return None
+    overall = comparison.candidate.overall
+    threshold = f"≥ {format_rate(policy.min_pass_rate)}"
+    if overall.rate is None:
+        return _rule(
+            policy, "min_pass_rate", threshold, MISSING, "not measured", "no paired case ran"
+        )
+    return _rule(
+        policy,
+        "min_pass_rate",
+        threshold,
+        format_rate(overall.rate),
+        _held(meets_pass_rate(overall.counts.passed, overall.decided, policy.min_pass_rate)),
+        f"candidate passed {overall.counts.passed} of {overall.decided} paired cases "
+        "(errors count as not passed)",
+    )
+
+
+def _max_pass_rate_drop(comparison: Comparison, policy: GatePolicy) -> RuleResult | None:
+    """A drop in pass rate blocks only when it is also significant (McNemar's test)."""
+    limit = policy.max_pass_rate_drop
+    if limit is None:
+        return None
+    drop, p = comparison.pass_rate_drop, comparison.mcnemar_p
+    threshold = f"≤ {format_rate(limit)} (or p ≥ {policy.significance:g})"
+    if drop is None:
+        return _rule(
+            policy, "max_pass_rate_drop", threshold, MISSING, "not measured", "no paired case ran"
+        )
+    too_big, significant = drop > limit, p < policy.significance
+    if not too_big:
+        why = f"pass rate changed by {-drop * 100:+.1f} points"
+    elif significant:
+        why = f"pass rate dropped {drop * 100:.1f} points, significant (McNemar p = {p:.3g})"
+    else:
+        why = (
+            f"pass rate dropped {drop * 100:.1f} points but not significantly "
+            f"(McNemar p = {p:.3g} ≥ {policy.significance:g})"
+        )
+    return _rule(
+        policy,
+        "max_pass_rate_drop",
+        threshold,
+        f"{drop * 100:.1f} points (p = {p:.3g})",
+        _held(not (too_big and significant)),
+        why,
+    )
 
 
 def _ratio_rule(
-    name: str, limit: float, measured: float | None, what: str, explicit: bool
-) -> RuleResult:
-    threshold = f"≤ {limit:.2f}x"
+    policy: GatePolicy, name: str, limit: float | None, measured: float | None, what: str
+) -> RuleResult | None:
+    if limit is None:
+        return None
+    threshold = f"≤ {format_ratio(limit)}"
     if measured is None:
-        return RuleResult(
+        return _rule(
+            policy,
             name,
             threshold,
             MISSING,
             "not measured",
             f"{what} is missing on a side (or zero in the baseline)",
-            explicit,
         )
     ok = measured <= limit
-    return RuleResult(
+    return _rule(
+        policy,
         name,
         threshold,
-        _ratio_text(measured),
-        "held" if ok else "failed",
-        f"candidate {what} is {measured:.2f}x the baseline's "
-        f"({'within' if ok else 'above'} {limit:.2f}x)",
-        explicit,
+        format_ratio(measured),
+        _held(ok),
+        f"candidate {what} is {format_ratio(measured)} the baseline's "
+        f"({'within' if ok else 'above'} {format_ratio(limit)})",
     )
 
 
-def _case_names(pairs: Sequence[Any]) -> tuple[str, ...]:
-    return tuple(p.case_id for p in pairs)
+def _max_latency_p95_ratio(comparison: Comparison, policy: GatePolicy) -> RuleResult | None:
+    return _ratio_rule(
+        policy,
+        "max_latency_p95_ratio",
+        policy.max_latency_p95_ratio,
+        comparison.latency_p95_ratio,
+        "p95 latency",
+    )
+
+
+def _max_cost_ratio(comparison: Comparison, policy: GatePolicy) -> RuleResult | None:
+    return _ratio_rule(
+        policy, "max_cost_ratio", policy.max_cost_ratio, comparison.cost.ratio, "cost"
+    )
+
+
+_RULES: tuple[Callable[[Comparison, GatePolicy], RuleResult | None], ...] = (
+    _max_errors,
+    _max_regressions,
+    _block_on_tags,
+    _min_pass_rate,
+    _max_pass_rate_drop,
+    _max_latency_p95_ratio,
+    _max_cost_ratio,
+)
+"""Every rule, in the order the report lists them; each returns None when the policy
+leaves it off."""
 
 
 def _rules(comparison: Comparison, policy: GatePolicy) -> list[RuleResult]:
-    def explicit(key: str) -> bool:
-        return key in policy.explicit
-
-    rules: list[RuleResult] = []
-    undecided = len(comparison.undecided)
-    rules.append(
-        RuleResult(
-            "max_errors",
-            f"≤ {policy.max_errors}",
-            str(undecided),
-            "held" if undecided <= policy.max_errors else "failed",
-            f"{undecided} paired {'case' if undecided == 1 else 'cases'} errored on a side "
-            "(undecided: neither regression nor fix)",
-            explicit("max_errors"),
-            _case_names(comparison.undecided),
-        )
-    )
-    regressions = comparison.regressions
-    if policy.max_regressions is not None:
-        count = len(regressions)
-        ok = count <= policy.max_regressions
-        rules.append(
-            RuleResult(
-                "max_regressions",
-                f"≤ {policy.max_regressions}",
-                str(count),
-                "held" if ok else "failed",
-                f"{count} {'case' if count == 1 else 'cases'} went from pass to fail",
-                explicit("max_regressions"),
-                () if ok else _case_names(regressions),
-            )
-        )
-    if policy.block_on_tags:
-        wanted = set(policy.block_on_tags)
-        hit = tuple(p for p in regressions if wanted & set(p.tags))
-        tags = ", ".join(policy.block_on_tags)
-        rules.append(
-            RuleResult(
-                "block_on_tags",
-                f"no regression tagged {tags}",
-                str(len(hit)),
-                "failed" if hit else "held",
-                (
-                    f"regressed in a blocking tag: {', '.join(p.case_id for p in hit)}"
-                    if hit
-                    else f"no regression tagged {tags}"
-                ),
-                explicit("block_on_tags"),
-                _case_names(hit),
-            )
-        )
-    if policy.min_pass_rate is not None:
-        rate = comparison.candidate.overall.rate
-        threshold = f"≥ {format_rate(policy.min_pass_rate)}"
-        if rate is None:
-            rules.append(
-                RuleResult(
-                    "min_pass_rate",
-                    threshold,
-                    MISSING,
-                    "not measured",
-                    "no paired case ran",
-                    explicit("min_pass_rate"),
-                )
-            )
-        else:
-            ok = rate >= policy.min_pass_rate
-            rules.append(
-                RuleResult(
-                    "min_pass_rate",
-                    threshold,
-                    format_rate(rate),
-                    "held" if ok else "failed",
-                    f"candidate passed {comparison.candidate.overall.counts.passed} of "
-                    f"{comparison.candidate.overall.decided} paired cases "
-                    "(errors count as not passed)",
-                    explicit("min_pass_rate"),
-                )
-            )
-    if policy.max_pass_rate_drop is not None:
-        drop = comparison.pass_rate_drop
-        p = comparison.mcnemar_p
-        threshold = f"≤ {format_rate(policy.max_pass_rate_drop)} (or p ≥ {policy.significance:g})"
-        if drop is None:
-            rules.append(
-                RuleResult(
-                    "max_pass_rate_drop",
-                    threshold,
-                    MISSING,
-                    "not measured",
-                    "no paired case ran",
-                    explicit("max_pass_rate_drop"),
-                )
-            )
-        else:
-            too_big = drop > policy.max_pass_rate_drop
-            significant = p < policy.significance
-            if not too_big:
-                why = f"pass rate changed by {-drop * 100:+.1f} points"
-            elif significant:
-                why = (
-                    f"pass rate dropped {drop * 100:.1f} points, significant (McNemar p = {p:.3g})"
-                )
-            else:
-                why = (
-                    f"pass rate dropped {drop * 100:.1f} points but not significantly "
-                    f"(McNemar p = {p:.3g} ≥ {policy.significance:g})"
-                )
-            rules.append(
-                RuleResult(
-                    "max_pass_rate_drop",
-                    threshold,
-                    f"{drop * 100:.1f} points (p = {p:.3g})",
-                    "failed" if too_big and significant else "held",
-                    why,
-                    explicit("max_pass_rate_drop"),
-                )
-            )
-    if policy.max_latency_p95_ratio is not None:
-        rules.append(
-            _ratio_rule(
-                "max_latency_p95_ratio",
-                policy.max_latency_p95_ratio,
-                comparison.latency_p95_ratio,
-                "p95 latency",
-                explicit("max_latency_p95_ratio"),
-            )
-        )
-    if policy.max_cost_ratio is not None:
-        rules.append(
-            _ratio_rule(
-                "max_cost_ratio",
-                policy.max_cost_ratio,
-                comparison.cost.ratio,
-                "cost",
-                explicit("max_cost_ratio"),
-            )
-        )
-    return rules
+    return [result for rule in _RULES if (result := rule(comparison, policy)) is not None]
 
 
 def evaluate_gate(comparison: Comparison, policy: GatePolicy) -> GateResult:

@@ -1,197 +1,171 @@
 """A self-contained HTML page of a comparison: the gate, the pass rates, and every
 regression and fix with both answers side by side and a word diff between them.
 
-Same rules as the run report (llmtest/reports/html.py): every value from a results file is
-escaped, and the Content-Security-Policy allows no script, network or external resource.
+Same rules as the run report (llmtest/reports/html.py): the page is
+``templates/compare.html.j2``, extending the run report's ``base.html.j2``, rendered with
+autoescaping, and its Content-Security-Policy allows no script, network or external resource.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llmtest import __version__
 from llmtest.compare.comparison import Comparison, RateSummary
+from llmtest.compare.drift import DriftSummary
 from llmtest.compare.gate import GateResult, Verdict
 from llmtest.compare.pairing import CasePair
 from llmtest.compare.report import verdict_line
-from llmtest.reports.html import CSP, STYLE, e
-from llmtest.reports.summary import MISSING, format_cost, format_ms, format_rate, truncate
+from llmtest.reports._templates import render
+from llmtest.reports.format import format_cost, format_ms, format_rate, truncate
+
+if TYPE_CHECKING:
+    from markupsafe import Markup
 
 OUTPUT_CHARS = 8000
 MAX_CASES = 200
 DIFF_WORDS = 3000
 
-COMPARE_STYLE = """
-table.grid { border-collapse:collapse; width:100%; font-size:.9rem; margin:6px 0; }
-table.grid th, table.grid td { border-bottom:1px solid var(--line); padding:5px 8px;
-  text-align:left; vertical-align:top; overflow-wrap:anywhere; }
-.held { color:var(--pass); font-weight:600; } .failed { color:var(--fail); font-weight:600; }
-.unmeasured { color:var(--muted); font-weight:600; }
-.sides { display:grid; grid-template-columns:1fr 1fr; gap:12px; }
-.diff { background:var(--bg); border:1px solid var(--line); border-radius:6px; padding:8px 10px;
-  white-space:pre-wrap; word-break:break-word; font-size:.85rem; }
-.diff del { background:#ffebe9; color:#82071e; } .diff ins { background:#dafbe1; color:#116329;
-  text-decoration:none; }
-.pair { border:1px solid var(--line); border-radius:8px; margin:8px 0; padding:6px 12px; }
-.pair > summary { cursor:pointer; font-weight:600; }
-"""
-
 _STATE_CLASS = {"held": "held", "failed": "failed", "not measured": "unmeasured"}
 _VERDICT_CLASS = {Verdict.PROMOTE: "ok", Verdict.BLOCKED: "bad", Verdict.CANNOT_DECIDE: "none"}
 
 
-def word_diff(before: str, after: str) -> str:
-    """An inline diff by words, escaped: removed words in ``<del>``, added in ``<ins>``."""
+def word_diff(before: str, after: str) -> Markup:
+    """An inline diff by words: removed words in ``<del>``, added in ``<ins>``, every word
+    escaped (``Markup.format`` and ``Markup.join`` escape what they are given)."""
+    from markupsafe import Markup
+
     old, new = before.split(" ")[:DIFF_WORDS], after.split(" ")[:DIFF_WORDS]
-    parts: list[str] = []
+    parts: list[Markup | str] = []
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            parts.append(e(" ".join(old[i1:i2])))
+            parts.append(" ".join(old[i1:i2]))
             continue
         if i2 > i1:
-            parts.append(f"<del>{e(' '.join(old[i1:i2]))}</del>")
+            parts.append(Markup("<del>{}</del>").format(" ".join(old[i1:i2])))
         if j2 > j1:
-            parts.append(f"<ins>{e(' '.join(new[j1:j2]))}</ins>")
-    return " ".join(parts)
+            parts.append(Markup("<ins>{}</ins>").format(" ".join(new[j1:j2])))
+    return Markup(" ").join(parts)
 
 
-def _rate(summary: RateSummary) -> str:
+def rate_with_interval(summary: RateSummary) -> str:
+    """``80.0% [37.6-96.4%]``: the pass rate and its 95% Wilson interval when it has one."""
     interval = summary.interval
     text = format_rate(summary.rate)
     if interval is not None:
         text += f" [{interval.low * 100:.1f}-{interval.high * 100:.1f}%]"
-    return e(text)
+    return text
 
 
-def _pair(pair: CasePair, kind: str) -> str:
-    before = pair.baseline.output or ""
-    after = pair.candidate.output or ""
-    tags = "".join(f'<span class="tag">{e(t)}</span>' for t in pair.tags)
-    rates = ""
-    if pair.baseline.case.repeated or pair.candidate.case.repeated:
-        rates = (
-            f" · pass rate {format_rate(pair.baseline.case.pass_rate)} → "
-            f"{format_rate(pair.candidate.case.pass_rate)}"
-        )
-    return f"""<details class="pair" open>
-<summary>{e(kind)}: {e(pair.case_id)} <span class="muted">{e(pair.suite)}</span> {tags}</summary>
-<p class="facts">{e(pair.baseline.status)} → {e(pair.candidate.status)}{e(rates)}</p>
-<div class="sides">
-<div><div class="label">Baseline</div><pre>{e(truncate(before, OUTPUT_CHARS))}</pre></div>
-<div><div class="label">Candidate</div><pre>{e(truncate(after, OUTPUT_CHARS))}</pre></div>
-</div>
-<div class="label">Diff</div>
-<div class="diff">{word_diff(truncate(before, OUTPUT_CHARS), truncate(after, OUTPUT_CHARS))}</div>
-</details>"""
+@dataclass(frozen=True)
+class Figure:
+    """A row of the latency and cost table."""
+
+    name: str
+    baseline: str
+    candidate: str
+    ratio: float | None
 
 
-def _pairs(title: str, kind: str, pairs: Sequence[CasePair]) -> str:
-    if not pairs:
-        return ""
-    more = (
-        f'<p class="empty">… and {len(pairs) - MAX_CASES} more (see the JSON report).</p>'
-        if len(pairs) > MAX_CASES
-        else ""
-    )
-    body = "\n".join(_pair(p, kind) for p in pairs[:MAX_CASES])
-    return f"<h2>{e(title)} ({len(pairs)})</h2>\n{body}\n{more}"
-
-
-def _names(title: str, names: Sequence[str]) -> str:
-    if not names:
-        return ""
-    return f"<p><strong>{e(title)}</strong> ({len(names)}): {e(', '.join(names))}</p>"
-
-
-def render_html(comparison: Comparison, gate: GateResult) -> str:
-    c = comparison
-    headline = e(verdict_line(c, gate, icon=False))
-
-    rules = "".join(
-        f"<tr><td>{e(r.name)}</td><td>{e(r.threshold)}</td><td>{e(r.measured)}</td>"
-        f'<td class="{_STATE_CLASS[r.state]}">{e(r.state)}</td><td>{e(r.reason)}</td></tr>'
-        for r in gate.rules
-    )
-    tags = "".join(
-        f"<tr><td>{e(t.tag)}</td><td>{_rate(t.baseline)}</td><td>{_rate(t.candidate)}</td>"
-        f"<td>{t.regressions}</td><td>{t.fixes}</td></tr>"
-        for t in c.by_tag
-    )
-    figures = [
-        (
+def _figures(c: Comparison) -> list[Figure]:
+    return [
+        Figure(
             "p50 latency",
             format_ms(c.baseline.latency_p50),
             format_ms(c.candidate.latency_p50),
             c.latency_p50_ratio,
         ),
-        (
+        Figure(
             "p95 latency",
             format_ms(c.baseline.latency_p95),
             format_ms(c.candidate.latency_p95),
             c.latency_p95_ratio,
         ),
-        (
+        Figure(
             "cost / case",
             format_cost(c.cost.baseline_per_case),
             format_cost(c.cost.candidate_per_case),
             c.cost.ratio,
         ),
     ]
-    figure_rows = "".join(
-        f"<tr><td>{e(name)}</td><td>{e(b)}</td><td>{e(a)}</td>"
-        f"<td>{MISSING if r is None else f'{r:.2f}x'}</td></tr>"
-        for name, b, a, r in figures
-    )
-    drift = c.drift
-    drift_text = (
+
+
+def _drift_text(drift: DriftSummary) -> str:
+    if not drift.compared:
+        return "no pair has an output on both sides"
+    return (
         f"{drift.compared} answer pairs: mean similarity {drift.mean or 0:.2f}, "
         f"p50 {drift.p50 or 0:.2f}, p10 {drift.p10 or 0:.2f}, "
         f"{(drift.share_below or 0) * 100:.1f}% below 0.5"
-        if drift.compared
-        else "no pair has an output on both sides"
     )
-    pairing = c.pairing
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>llmtest compare · {e(c.baseline_run.model_label)} → {e(c.candidate_run.model_label)}</title>
-<style>{STYLE}{COMPARE_STYLE}</style>
-</head>
-<body>
-<header><h1>llmtest compare</h1>
-<p class="meta">baseline {e(c.baseline_run.model_label)} (run {e(c.baseline_run.run_id)}) →
-candidate {e(c.candidate_run.model_label)} (run {e(c.candidate_run.run_id)}) ·
-gate: {e(gate.policy.source)}</p></header>
-<section class="verdict {_VERDICT_CLASS[gate.verdict]}">{headline}</section>
-<h2>Gate</h2>
-<table class="grid"><tr><th>Rule</th><th>Threshold</th><th>Measured</th><th>Result</th>
-<th>Why</th></tr>{rules}</table>
-<h2>Pass rate (paired cases, 95% Wilson interval)</h2>
-<table class="grid"><tr><th>Tag</th><th>Baseline</th><th>Candidate</th><th>Regressions</th>
-<th>Fixes</th></tr><tr><td><strong>all</strong></td><td>{_rate(c.baseline.overall)}</td>
-<td>{_rate(c.candidate.overall)}</td><td>{len(c.regressions)}</td><td>{len(c.fixes)}</td></tr>
-{tags}</table>
-<p>McNemar exact test: {len(c.regressions)} pass→fail, {len(c.fixes)} fail→pass,
-p = {c.mcnemar_p:.4g}; {len(c.undecided)} undecided (errored) pairs left out.</p>
-<h2>Latency and cost</h2>
-<table class="grid"><tr><th>Figure</th><th>Baseline</th><th>Candidate</th><th>Ratio</th></tr>
-{figure_rows}</table>
-<h2>Output drift</h2><p>{e(drift_text)}</p>
-{_names("JSON before, not after", [p.case_id for p in drift.lost_json])}
-{_names("JSON after, not before", [p.case_id for p in drift.gained_json])}
-{_pairs("Regressions", "regression", c.regressions)}
-{_pairs("Fixes", "fix", c.fixes)}
-{_pairs("Undecided (errored on a side)", "undecided", c.undecided)}
-{_names("Only in the baseline", [x.case_id for x in pairing.baseline_only])}
-{_names("Only in the candidate", [x.case_id for x in pairing.candidate_only])}
-{_names("Changed (edited between runs)", [x.case_id for x in pairing.changed])}
-<footer>Generated by llmtest {e(__version__)} compare.</footer>
-</body>
-</html>
-"""
+
+
+@dataclass(frozen=True)
+class PairView:
+    """A pair as the page shows it: both answers, cut to size, and the diff between them."""
+
+    pair: CasePair
+    before: str
+    after: str
+    diff: Markup
+
+
+def _pair_view(pair: CasePair) -> PairView:
+    before = truncate(pair.baseline.output or "", OUTPUT_CHARS)
+    after = truncate(pair.candidate.output or "", OUTPUT_CHARS)
+    return PairView(pair, before, after, word_diff(before, after))
+
+
+@dataclass(frozen=True)
+class PairSection:
+    """Regressions, fixes or undecided pairs: the first ``MAX_CASES`` shown, the rest
+    counted (the JSON report has them all)."""
+
+    title: str
+    kind: str
+    total: int
+    shown: tuple[PairView, ...]
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.shown)
+
+
+def _section(title: str, kind: str, pairs: Sequence[CasePair]) -> PairSection:
+    return PairSection(title, kind, len(pairs), tuple(_pair_view(p) for p in pairs[:MAX_CASES]))
+
+
+def render_html(comparison: Comparison, gate: GateResult) -> str:
+    """The page of a comparison and its gate's verdict."""
+    c = comparison
+    return render(
+        "llmtest.compare",
+        "compare.html.j2",
+        c=c,
+        gate=gate,
+        verdict_class=_VERDICT_CLASS[gate.verdict],
+        verdict=verdict_line(c, gate, icon=False),
+        state_class=_STATE_CLASS,
+        rate_with_interval=rate_with_interval,
+        figures=_figures(c),
+        drift_text=_drift_text(c.drift),
+        json_changes=[
+            ("JSON before, not after", [p.case_id for p in c.drift.lost_json]),
+            ("JSON after, not before", [p.case_id for p in c.drift.gained_json]),
+        ],
+        sections=[
+            _section("Regressions", "regression", c.regressions),
+            _section("Fixes", "fix", c.fixes),
+            _section("Undecided (errored on a side)", "undecided", c.undecided),
+        ],
+        unpaired=[
+            ("Only in the baseline", [x.case_id for x in c.pairing.baseline_only]),
+            ("Only in the candidate", [x.case_id for x in c.pairing.candidate_only]),
+            ("Changed (edited between runs)", [x.case_id for x in c.pairing.changed]),
+        ],
+        version=__version__,
+    )

@@ -13,7 +13,7 @@ from junit_xml import TestCase, TestSuite, to_xml_report_string  # type: ignore[
 from llmtest.compare.comparison import Comparison
 from llmtest.compare.gate import GateResult
 from llmtest.compare.pairing import CasePair
-from llmtest.reports.summary import truncate
+from llmtest.reports.format import truncate
 
 OUTPUT_CHARS = 2000
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from llmtest.errors import LLMTestError
-from llmtest.reports.summary import CaseSummary, RunSummary
 from llmtest.results.record import Status
+from llmtest.results.summary import CaseSummary, RunSummary
 
 CaseKey = tuple[str, str, str]
 """(suite, case id, case hash)."""
@@ -31,8 +32,7 @@ class SideCase:
     @property
     def output(self) -> str | None:
         """The first attempt's output: both sides show the same attempt number."""
-        value = self.case.attempts[0].get("output") if self.case.attempts else None
-        return None if value is None else str(value)
+        return self.case.attempts[0].output if self.case.attempts else None
 
     def to_dict(self) -> dict[str, Any]:
         case = self.case
@@ -77,7 +77,7 @@ class CasePair:
         """Both sides' tags: a tag added or dropped between runs still counts."""
         return tuple(dict.fromkeys((*self.baseline.case.tags, *self.candidate.case.tags)))
 
-    @property
+    @cached_property
     def change(self) -> Change:
         before, after = self.baseline.status, self.candidate.status
         if "error" in (before, after):

@@ -14,21 +14,19 @@ from llmtest import __version__
 from llmtest.compare.comparison import Comparison, RateSummary, UsageComparison
 from llmtest.compare.gate import GateResult, Verdict
 from llmtest.compare.pairing import CasePair
-from llmtest.reports.markdown import escape
-from llmtest.reports.summary import (
+from llmtest.reports.format import (
     MISSING,
-    CaseSummary,
-    RunSummary,
     format_cost,
     format_count,
     format_ms,
     format_rate,
+    format_ratio,
     plural,
     truncate,
 )
+from llmtest.reports.markdown import DEFAULT_MAX_CHARS, GITHUB_COMMENT_LIMIT, escape, table
+from llmtest.results.summary import CaseSummary, RunSummary
 
-GITHUB_COMMENT_LIMIT = 65_536
-DEFAULT_MAX_CHARS = 60_000
 MAX_ROWS = 50
 OUTPUT_CHARS = 160
 MAX_TAG_ROWS = 50
@@ -51,23 +49,12 @@ def verdict_line(comparison: Comparison, gate: GateResult, *, icon: bool = True)
     return line
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("|" + "|".join("---:" if a == "r" else "---" for a in align) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
-
-
 def _rate(summary: RateSummary) -> str:
     interval = summary.interval
     rate = format_rate(summary.rate)
     if interval is None:
         return rate
     return f"{rate} [{interval.low * 100:.1f}-{interval.high * 100:.1f}%]"
-
-
-def _ratio(value: float | None) -> str:
-    return MISSING if value is None else f"{value:.2f}x"
 
 
 def _run_label(summary: RunSummary) -> str:
@@ -96,7 +83,7 @@ def _pair_table(pairs: Sequence[CasePair]) -> list[str]:
         ]
         for p in pairs[:MAX_ROWS]
     ]
-    lines = _table(
+    lines = table(
         ["Case", "Tags", "Baseline", "Candidate", "Baseline output", "Candidate output"],
         rows,
         "llllll",
@@ -112,7 +99,7 @@ def _usage_row(label: str, usage: UsageComparison, money: bool) -> list[str]:
         label,
         fmt(usage.baseline_per_case),
         fmt(usage.candidate_per_case),
-        _ratio(usage.ratio),
+        format_ratio(usage.ratio),
         str(usage.pairs),
     ]
 
@@ -125,42 +112,25 @@ def _case_list(title: str, cases: Sequence[str]) -> list[str]:
     return [f"**{title}** ({len(cases)}): {shown}{more}", ""]
 
 
-def render_markdown(
-    comparison: Comparison, gate: GateResult, *, max_chars: int = DEFAULT_MAX_CHARS
-) -> str:
-    """The comparison as Markdown, cut to ``max_chars`` (never over GitHub's limit)."""
-    c, base, cand = comparison, comparison.baseline, comparison.candidate
-    lines = [
-        f"## {verdict_line(c, gate)}",
-        "",
-        f"Baseline: {_run_label(c.baseline_run)} · Candidate: {_run_label(c.candidate_run)} · "
-        f"gate: {escape(gate.policy.source)}",
-        "",
+def _gate_section(gate: GateResult) -> list[str]:
+    rows = [
+        [r.name, escape(r.threshold), escape(r.measured), _STATE_ICON[r.state], escape(r.reason)]
+        for r in gate.rules
+    ]
+    return [
         "### Gate",
         "",
-        *_table(
-            ["Rule", "Threshold", "Measured", "Result", "Why"],
-            [
-                [
-                    r.name,
-                    escape(r.threshold),
-                    escape(r.measured),
-                    _STATE_ICON[r.state],
-                    escape(r.reason),
-                ]
-                for r in gate.rules
-            ],
-            "lrrll",
-        ),
-        "",
-        "### Pass rate (paired cases, 95% Wilson interval)",
+        *table(["Rule", "Threshold", "Measured", "Result", "Why"], rows, "lrrll"),
         "",
     ]
+
+
+def _pass_rate_section(c: Comparison) -> list[str]:
     rows = [
         [
             "**all**",
-            _rate(base.overall),
-            _rate(cand.overall),
+            _rate(c.baseline.overall),
+            _rate(c.candidate.overall),
             str(len(c.regressions)),
             str(len(c.fixes)),
         ]
@@ -169,8 +139,10 @@ def render_markdown(
         [escape(t.tag), _rate(t.baseline), _rate(t.candidate), str(t.regressions), str(t.fixes)]
         for t in c.by_tag[:MAX_TAG_ROWS]
     ]
-    lines += _table(["Tag", "Baseline", "Candidate", "Regressions", "Fixes"], rows, "lrrrr")
-    lines += [
+    return [
+        "### Pass rate (paired cases, 95% Wilson interval)",
+        "",
+        *table(["Tag", "Baseline", "Candidate", "Regressions", "Fixes"], rows, "lrrrr"),
         "",
         f"McNemar exact test on {len(c.regressions) + len(c.fixes)} discordant pairs "
         f"({len(c.regressions)} pass→fail, {len(c.fixes)} fail→pass): p = {c.mcnemar_p:.4g}. "
@@ -178,59 +150,63 @@ def render_markdown(
         "out of the test; errors stay in the pass-rate denominators.",
         "",
     ]
-    if c.regressions:
-        lines += [f"### ❌ Regressions ({len(c.regressions)})", "", *_pair_table(c.regressions), ""]
-    if c.fixes:
-        lines += [f"### ✅ Fixes ({len(c.fixes)})", "", *_pair_table(c.fixes), ""]
-    if c.undecided:
-        lines += [
-            f"### 💥 Undecided: errored on a side ({len(c.undecided)})",
-            "",
-            *_pair_table(c.undecided),
-            "",
-        ]
+
+
+def _changes_sections(c: Comparison) -> list[str]:
+    """Regressions, fixes and undecided pairs, each under its heading when there are any."""
+    lines: list[str] = []
+    for title, pairs in (
+        ("❌ Regressions", c.regressions),
+        ("✅ Fixes", c.fixes),
+        ("💥 Undecided: errored on a side", c.undecided),
+    ):
+        if pairs:
+            lines += [f"### {title} ({len(pairs)})", "", *_pair_table(pairs), ""]
     if c.rate_changes:
+        rows = [
+            [
+                escape(p.case_id),
+                _case_rate(p.baseline.case),
+                _case_rate(p.candidate.case),
+                f"{(p.pass_rate_delta or 0) * 100:+.0f} points",
+            ]
+            for p in c.rate_changes[:MAX_ROWS]
+        ]
         lines += ["### Repeated cases whose pass rate moved", ""]
-        lines += _table(
-            ["Case", "Baseline", "Candidate", "Change"],
-            [
-                [
-                    escape(p.case_id),
-                    _case_rate(p.baseline.case),
-                    _case_rate(p.candidate.case),
-                    f"{(p.pass_rate_delta or 0) * 100:+.0f} points",
-                ]
-                for p in c.rate_changes[:MAX_ROWS]
-            ],
-            "lllr",
-        )
-        lines.append("")
-    lines += ["### Latency, tokens and cost (paired cases)", ""]
-    lines += _table(
-        ["Figure", "Baseline", "Candidate", "Ratio", "Pairs"],
-        [
-            [
-                "p50 latency",
-                format_ms(base.latency_p50),
-                format_ms(cand.latency_p50),
-                _ratio(c.latency_p50_ratio),
-                str(len(c.pairs)),
-            ],
-            [
-                "p95 latency",
-                format_ms(base.latency_p95),
-                format_ms(cand.latency_p95),
-                _ratio(c.latency_p95_ratio),
-                str(len(c.pairs)),
-            ],
-            _usage_row("input tokens / case", c.input_tokens, False),
-            _usage_row("output tokens / case", c.output_tokens, False),
-            _usage_row("cost / case", c.cost, True),
-        ],
-        "lrrrr",
-    )
+        lines += [*table(["Case", "Baseline", "Candidate", "Change"], rows, "lllr"), ""]
+    return lines
+
+
+def _latency_row(
+    label: str, before: float | None, after: float | None, change: float | None, pairs: int
+) -> list[str]:
+    return [label, format_ms(before), format_ms(after), format_ratio(change), str(pairs)]
+
+
+def _figures_section(c: Comparison) -> list[str]:
+    base, cand = c.baseline, c.candidate
+    rows = [
+        _latency_row(
+            "p50 latency", base.latency_p50, cand.latency_p50, c.latency_p50_ratio, len(c.pairs)
+        ),
+        _latency_row(
+            "p95 latency", base.latency_p95, cand.latency_p95, c.latency_p95_ratio, len(c.pairs)
+        ),
+        _usage_row("input tokens / case", c.input_tokens, False),
+        _usage_row("output tokens / case", c.output_tokens, False),
+        _usage_row("cost / case", c.cost, True),
+    ]
+    return [
+        "### Latency, tokens and cost (paired cases)",
+        "",
+        *table(["Figure", "Baseline", "Candidate", "Ratio", "Pairs"], rows, "lrrrr"),
+        "",
+    ]
+
+
+def _drift_section(c: Comparison) -> list[str]:
     drift = c.drift
-    lines += ["", "### Output drift", ""]
+    lines = ["### Output drift", ""]
     if drift.compared:
         lines.append(
             f"Similarity of {drift.compared} answer pairs (rapidfuzz ratio): mean "
@@ -242,25 +218,52 @@ def render_markdown(
     lines.append("")
     lines += _case_list("JSON before, not after", [escape(p.case_id) for p in drift.lost_json])
     lines += _case_list("JSON after, not before", [escape(p.case_id) for p in drift.gained_json])
+    return lines
+
+
+def _not_compared_section(c: Comparison) -> list[str]:
     pairing = c.pairing
-    if pairing.baseline_only or pairing.candidate_only or pairing.changed:
-        lines += ["### Not compared", ""]
-        lines += _case_list(
-            "Only in the baseline", [escape(x.case_id) for x in pairing.baseline_only]
-        )
-        lines += _case_list(
-            "Only in the candidate", [escape(x.case_id) for x in pairing.candidate_only]
-        )
-        lines += _case_list(
-            "Changed (edited between runs)", [escape(x.case_id) for x in pairing.changed]
-        )
-    lines.append(f"<sub>llmtest {__version__} compare</sub>")
-    text = "\n".join(lines) + "\n"
+    if not (pairing.baseline_only or pairing.candidate_only or pairing.changed):
+        return []
+    lines = ["### Not compared", ""]
+    for title, cases in (
+        ("Only in the baseline", pairing.baseline_only),
+        ("Only in the candidate", pairing.candidate_only),
+        ("Changed (edited between runs)", pairing.changed),
+    ):
+        lines += _case_list(title, [escape(x.case_id) for x in cases])
+    return lines
+
+
+def _cut(text: str, max_chars: int) -> str:
+    """``text`` cut at a line to ``max_chars`` (never over GitHub's limit), saying so."""
     limit = min(max_chars, GITHUB_COMMENT_LIMIT)
-    if len(text) > limit:
-        note = "\n\n… (report cut to fit; the JSON report has everything)\n"
-        text = text[: limit - len(note)].rsplit("\n", 1)[0] + note
-    return text
+    if len(text) <= limit:
+        return text
+    note = "\n\n… (report cut to fit; the JSON report has everything)\n"
+    return text[: limit - len(note)].rsplit("\n", 1)[0] + note
+
+
+def render_markdown(
+    comparison: Comparison, gate: GateResult, *, max_chars: int = DEFAULT_MAX_CHARS
+) -> str:
+    """The comparison as Markdown, cut to ``max_chars`` (never over GitHub's limit)."""
+    c = comparison
+    lines = [
+        f"## {verdict_line(c, gate)}",
+        "",
+        f"Baseline: {_run_label(c.baseline_run)} · Candidate: {_run_label(c.candidate_run)} · "
+        f"gate: {escape(gate.policy.source)}",
+        "",
+        *_gate_section(gate),
+        *_pass_rate_section(c),
+        *_changes_sections(c),
+        *_figures_section(c),
+        *_drift_section(c),
+        *_not_compared_section(c),
+        f"<sub>llmtest {__version__} compare</sub>",
+    ]
+    return _cut("\n".join(lines) + "\n", max_chars)
 
 
 def render_terminal(comparison: Comparison, gate: GateResult) -> str:
@@ -281,7 +284,7 @@ def render_terminal(comparison: Comparison, gate: GateResult) -> str:
     lines.append(
         f"  p95 latency {format_ms(c.baseline.latency_p95)} -> "
         f"{format_ms(c.candidate.latency_p95)} "
-        f"({_ratio(c.latency_p95_ratio)}), cost ratio {_ratio(c.cost.ratio)}"
+        f"({format_ratio(c.latency_p95_ratio)}), cost ratio {format_ratio(c.cost.ratio)}"
     )
     for title, pairs in (
         ("regression", c.regressions),

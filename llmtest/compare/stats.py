@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
-
-from llmtest.reports.summary import percentile
 
 Z_95 = 1.959963984540054
 """The two-sided 95% quantile of the standard normal distribution."""
-
-__all__ = ["Z_95", "Interval", "mcnemar_exact", "percentile", "ratio", "wilson_interval"]
 
 
 @dataclass(frozen=True)
@@ -52,8 +47,3 @@ def ratio(candidate: float | None, baseline: float | None) -> float | None:
     if candidate is None or baseline is None or baseline == 0:
         return None
     return candidate / baseline
-
-
-def p_values(values: Sequence[float]) -> tuple[float | None, float | None]:
-    """(p50, p95) with the same interpolation as the run reports."""
-    return percentile(values, 50), percentile(values, 95)

@@ -9,8 +9,8 @@ from typing import Any
 
 from llmtest import __version__
 from llmtest.reports._files import write_report
-from llmtest.reports.summary import RunSummary, summarize
 from llmtest.results.jsonl import ResultsFile
+from llmtest.results.summary import RunSummary, summarize
 
 FORMAT_VERSION = 1
 
@@ -19,7 +19,7 @@ def summary_dict(summary: RunSummary) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "generated_by": f"llmtest {__version__}",
-        "run": dict(summary.header),
+        "run": summary.header.to_record() if summary.header else {},
         "ok": summary.ok,
         "totals": summary.totals_dict(),
         "by_tag": [t.to_dict() for t in summary.by_tag],

@@ -7,7 +7,6 @@ case repeated five times is one test whose pass rate is a property.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,9 @@ from junit_xml import TestCase, TestSuite, to_xml_report_string  # type: ignore[
 
 from llmtest import __version__
 from llmtest.reports._files import write_report
-from llmtest.reports.summary import CaseSummary, RunSummary, summarize, truncate
+from llmtest.reports.format import truncate
 from llmtest.results.jsonl import ResultsFile
+from llmtest.results.summary import CaseSummary, RunSummary, summarize
 
 MESSAGE_CHARS = 500
 OUTPUT_CHARS = 2000
@@ -108,7 +108,7 @@ def _test_case(case: CaseSummary, *, with_model: bool) -> Any:
         name,
         classname=case.suite,
         elapsed_sec=sum(latencies) / 1000 if latencies else None,
-        assertions=sum(len(a.get("assertions") or []) for a in case.attempts) or None,
+        assertions=sum(len(a.assertions) for a in case.attempts) or None,
     )
     if case.status == "fail":
         message, body = _failure_text(case)
@@ -127,14 +127,13 @@ def _test_case(case: CaseSummary, *, with_model: bool) -> Any:
 
 
 def _suite_properties(summary: RunSummary) -> dict[str, str]:
-    header: Mapping[str, Any] = summary.header
     props = {
         "llm_run_id": summary.run_id or "",
         "llm_model": summary.model_label,
-        "llmtest_version": str(header.get("llmtest_version") or __version__),
+        "llmtest_version": summary.llmtest_version or __version__,
     }
-    if header.get("git_sha"):
-        props["llm_git_sha"] = str(header["git_sha"])
+    if summary.git_sha:
+        props["llm_git_sha"] = summary.git_sha
     return props
 
 
@@ -148,12 +147,12 @@ def render_junit(results: ResultsFile) -> str:
         )
     if not by_suite:
         by_suite["llmtest"] = []
-    started = summary.header.get("started_at")
+    started = summary.header.started_at if summary.header else None
     suites = [
         _SuiteWithCaseProperties(
             name,
             cases,
-            timestamp=str(started) if started else None,
+            timestamp=started or None,
             properties=_suite_properties(summary),
         )
         for name, cases in by_suite.items()

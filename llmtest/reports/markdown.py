@@ -8,22 +8,21 @@ GitHub's 65,536-character limit for a comment.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from llmtest import __version__
 from llmtest.reports._files import write_report
-from llmtest.reports.summary import (
-    CaseSummary,
-    RunSummary,
+from llmtest.reports.format import (
     format_cost,
     format_count,
     format_ms,
     format_rate,
-    summarize,
     truncate,
     verdict,
 )
 from llmtest.results.jsonl import ResultsFile
+from llmtest.results.summary import CaseSummary, RunSummary, summarize
 
 GITHUB_COMMENT_LIMIT = 65_536
 DEFAULT_MAX_CHARS = 60_000
@@ -70,13 +69,14 @@ def _run_line(summary: RunSummary) -> str:
     parts = [f"run {escape(summary.run_id or '?')}", f"model {escape(summary.model_label)}"]
     if summary.started_at:
         parts.append(escape(summary.started_at))
-    sha = summary.header.get("git_sha")
-    if sha:
-        parts.append(f"commit {escape(str(sha)[:12])}")
+    if summary.git_sha:
+        parts.append(f"commit {escape(summary.git_sha[:12])}")
     return " · ".join(parts)
 
 
-def _table(header: list[str], rows: list[list[str]], align: str) -> list[str]:
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> list[str]:
+    """A Markdown table's lines; ``align`` holds ``l`` or ``r`` per column. The cells are
+    written as given: escape what came from a model first."""
     lines = ["| " + " | ".join(header) + " |"]
     lines.append("|" + "|".join("---:" if a == "r" else "---" for a in align) + "|")
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -86,7 +86,7 @@ def _table(header: list[str], rows: list[list[str]], align: str) -> list[str]:
 def _summary_table(summary: RunSummary) -> list[str]:
     counts, latency = summary.counts, summary.latency
     tokens = f"{format_count(summary.input_tokens)} / {format_count(summary.output_tokens)}"
-    return _table(
+    return table(
         [
             "Cases",
             "Passed",
@@ -139,7 +139,7 @@ def _tag_table(summary: RunSummary) -> list[str]:
     lines = [
         "### Pass rate by tag",
         "",
-        *_table(["Tag", "Cases", "Passed", "Failed", "Errors", "Pass rate"], rows, "lrrrrr"),
+        *table(["Tag", "Cases", "Passed", "Failed", "Errors", "Pass rate"], rows, "lrrrrr"),
     ]
     if len(tags) > MAX_TAG_ROWS:
         lines += ["", f"… and {len(tags) - MAX_TAG_ROWS} more tags"]
@@ -183,7 +183,7 @@ def _case_entry(case: CaseSummary, *, with_model: bool) -> str:
 
 
 def _footer(summary: RunSummary) -> str:
-    parts = [f"llmtest {escape(str(summary.header.get('llmtest_version') or __version__))}"]
+    parts = [f"llmtest {escape(summary.llmtest_version or __version__)}"]
     parts.append(f"{summary.attempts} attempts")
     if summary.skipped_lines:
         parts.append(f"{summary.skipped_lines} torn line(s) of the results file skipped")

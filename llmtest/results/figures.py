@@ -9,9 +9,10 @@ from typing import Literal
 
 Status = Literal["pass", "fail", "error", "skip"]
 
-PASS_RATE_TOLERANCE = 1e-9
-"""A pass rate that misses ``min_pass_rate`` by less than this is taken as reaching it:
-``2/3`` passes ``min_pass_rate: 0.6667`` written as a rounded fraction, as a user means."""
+PASS_RATE_TOLERANCE = 5e-5
+"""A pass rate that misses ``min_pass_rate`` by no more than this is taken as reaching it:
+half a unit of the fourth decimal, so ``2/3`` passes ``min_pass_rate: 0.6667`` written as a
+rounded fraction, as a user means."""
 
 
 def percentile(values: Iterable[float], q: float) -> float | None:
@@ -26,9 +27,15 @@ def percentile(values: Iterable[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+def mean(values: Iterable[float]) -> float | None:
+    """The arithmetic mean; None for no values."""
+    known = list(values)
+    return sum(known) / len(known) if known else None
+
+
 def meets_pass_rate(passed: int, counted: int, min_pass_rate: float) -> bool:
     """Whether ``passed`` of ``counted`` attempts reach ``min_pass_rate``."""
-    return counted > 0 and passed >= min_pass_rate * counted - PASS_RATE_TOLERANCE
+    return counted > 0 and passed / counted >= min_pass_rate - PASS_RATE_TOLERANCE
 
 
 def case_verdict(statuses: Sequence[Status], min_pass_rate: float) -> Status:

@@ -13,24 +13,30 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from itertools import pairwise
+from itertools import groupby, pairwise
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from llmtest.config.secrets import Redactor
 from llmtest.errors import LLMTestError
+from llmtest.results.figures import Status, case_verdict, mean
 from llmtest.results.jsonl import load_results
+from llmtest.results.record import CaseResult, RunHeader
 
 DEFAULT_PATH = ".llmtest/history.sqlite"
 BUSY_TIMEOUT_S = 30.0
 
+Step = str | Callable[[sqlite3.Connection], None]
+"""A statement, or a function for what SQL alone cannot say (a verdict by Python's rule)."""
+
 # MIGRATIONS[n] upgrades a version-n database (0 = empty) to version n + 1; the version
 # lives in PRAGMA user_version. Append to change the schema; never edit a shipped step.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     (
         """CREATE TABLE runs (
             run_id TEXT PRIMARY KEY,
@@ -102,6 +108,29 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         FROM cases
         GROUP BY run_id, suite, case_id, case_hash, model""",
     ),
+    # Version 2: the verdicts are stored, each decided by llmtest.results.figures.case_verdict
+    # when its run is recorded, instead of a view repeating the rule in SQL. Same name and
+    # columns, so queries written against the view keep working.
+    (
+        "DROP VIEW verdicts",
+        """CREATE TABLE verdicts (
+            run_id TEXT NOT NULL,
+            suite TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            case_hash TEXT NOT NULL,
+            model TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            attempts_passed INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            score REAL,
+            latency_ms REAL,
+            error TEXT,
+            PRIMARY KEY (run_id, model, suite, case_id, case_hash)
+        )""",
+        "CREATE INDEX verdicts_by_case ON verdicts (case_id, suite)",
+        "CREATE INDEX verdicts_by_suite ON verdicts (suite)",
+        lambda conn: _backfill_verdicts(conn),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -109,6 +138,12 @@ _CASE_COLUMNS = (
     "run_id, suite, case_id, case_hash, model, provider_model, attempt, status, score, "
     "latency_ms, input_tokens, output_tokens, cost_usd, retries, tags, error, output, "
     "min_pass_rate"
+)
+_COLUMN = {name: index for index, name in enumerate(_CASE_COLUMNS.split(", "))}
+"""Where each column stands in a cases row."""
+_VERDICT_COLUMNS = (
+    "run_id, suite, case_id, case_hash, model, attempts, attempts_passed, status, score, "
+    "latency_ms, error"
 )
 
 
@@ -119,7 +154,7 @@ def _pass_rate(passed: int, cases: int, skipped: int) -> float | None:
 
 
 @dataclass(frozen=True)
-class RunSummary:
+class RecordedRun:
     """One run (or, in :meth:`History.suite_history`, one suite within a run) in numbers."""
 
     run_id: str
@@ -183,11 +218,10 @@ class FlakyCase:
         return {**asdict(self), "pass_rate": self.pass_rate}
 
 
-def _run_id(header: Mapping[str, Any]) -> str:
-    run_id = header.get("run_id")
-    if not run_id:
+def _run_id(header: RunHeader) -> str:
+    if not header.run_id:
         raise LLMTestError("cannot record a run without a run_id in its header")
-    return str(run_id)
+    return header.run_id
 
 
 class History:
@@ -204,8 +238,8 @@ class History:
 
     def record_run(
         self,
-        header: Mapping[str, Any],
-        cases: Iterable[Mapping[str, Any]],
+        header: RunHeader,
+        cases: Iterable[CaseResult],
         *,
         finished_at: str | None = None,
         source: Path | str | None = None,
@@ -217,97 +251,99 @@ class History:
         rows = [self._case_row(run_id, case) for case in cases]
         self._store(run_id, header, rows, finished_at=finished_at, source=source)
 
-    def recorder(self, header: Mapping[str, Any]) -> RunRecorder:
+    def recorder(self, header: RunHeader) -> RunRecorder:
         """Record a run as its case records are written (see :class:`RunRecorder`)."""
         return RunRecorder(self, header)
 
     def _store(
         self,
         run_id: str,
-        header: Mapping[str, Any],
+        header: RunHeader,
         rows: list[tuple[Any, ...]],
         *,
         finished_at: str | None,
         source: Path | str | None,
     ) -> None:
-        model = header.get("model")
-        model = model if isinstance(model, Mapping) else {"name": model}
-        provider_models = Counter(row[5] for row in rows if row[5])
+        run = {
+            **self._described(header, rows),
+            "run_id": run_id,
+            "finished_at": finished_at,
+            "source": None if source is None else str(source),
+            "recorded_at": datetime.now(UTC).isoformat(),
+        }
+        with self._connection(create=True) as conn, _transaction(conn):
+            for table in ("cases", "verdicts", "run_models"):
+                conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            conn.execute(
+                f"INSERT OR REPLACE INTO runs ({', '.join(run)}) "
+                f"VALUES ({', '.join(':' + column for column in run)})",
+                run,
+            )
+            conn.executemany(
+                f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            _insert_verdicts(conn, rows)
+            conn.execute(
+                "INSERT INTO run_models SELECT DISTINCT run_id, model FROM cases WHERE run_id = ?",
+                (run_id,),
+            )
+            counts = conn.execute(
+                """SELECT COUNT(*), COALESCE(SUM(attempts), 0),
+                    COALESCE(SUM(status = 'pass'), 0), COALESCE(SUM(status = 'fail'), 0),
+                    COALESCE(SUM(status = 'error'), 0), COALESCE(SUM(status = 'skip'), 0)
+                FROM verdicts WHERE run_id = ?""",
+                (run_id,),
+            ).fetchone()
+            conn.execute(
+                "UPDATE runs SET cases = ?, attempts = ?, passed = ?, failed = ?, "
+                "errors = ?, skipped = ? WHERE run_id = ?",
+                (*counts, run_id),
+            )
+
+    def _described(self, header: RunHeader, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+        """The runs columns that describe the run: from its header, and the provider's
+        model id most of its cases report."""
+        # ``model`` is the run's redacted model config, free-form: the keys of ModelConfig.
+        config = header.model
+        provider = _COLUMN["provider_model"]
+        provider_models = Counter(row[provider] for row in rows if row[provider])
         provider_model = (
-            provider_models.most_common(1)[0][0] if provider_models else model.get("model")
+            provider_models.most_common(1)[0][0] if provider_models else config.get("model")
         )
-        run_row = (
-            run_id,
-            _text(header.get("started_at")),
-            finished_at,
-            _text(model.get("name")),
-            _text(model.get("adapter")),
-            _text(provider_model),
-            self._redact(json.dumps(model, ensure_ascii=False, default=str, sort_keys=True)),
-            _text(header.get("git_sha")),
-            _text(header.get("llmtest_version")),
-            str(source) if source is not None else None,
-            self._redact(json.dumps(header.get("suites") or {}, ensure_ascii=False)),
-            datetime.now(UTC).isoformat(),
-        )
-        with self._connection(create=True) as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute("DELETE FROM cases WHERE run_id = ?", (run_id,))
-                conn.execute("DELETE FROM run_models WHERE run_id = ?", (run_id,))
-                conn.execute(
-                    "INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, model_name, "
-                    "adapter, provider_model, model_config, git_sha, llmtest_version, source, "
-                    "suites, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    run_row,
-                )
-                conn.executemany(
-                    f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                conn.execute(
-                    "INSERT INTO run_models SELECT DISTINCT run_id, model FROM cases "
-                    "WHERE run_id = ?",
-                    (run_id,),
-                )
-                counts = conn.execute(
-                    """SELECT COUNT(*), COALESCE(SUM(attempts), 0),
-                        COALESCE(SUM(status = 'pass'), 0), COALESCE(SUM(status = 'fail'), 0),
-                        COALESCE(SUM(status = 'error'), 0), COALESCE(SUM(status = 'skip'), 0)
-                    FROM verdicts WHERE run_id = ?""",
-                    (run_id,),
-                ).fetchone()
-                conn.execute(
-                    "UPDATE runs SET cases = ?, attempts = ?, passed = ?, failed = ?, "
-                    "errors = ?, skipped = ? WHERE run_id = ?",
-                    (*counts, run_id),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                _rollback(conn)
-                raise
+        return {
+            "started_at": header.started_at or None,
+            "model_name": header.model_name,
+            "adapter": _text(config.get("adapter")),
+            "provider_model": _text(provider_model),
+            "model_config": self._redact(
+                json.dumps(dict(config), ensure_ascii=False, default=str, sort_keys=True)
+            ),
+            "git_sha": header.git_sha,
+            "llmtest_version": header.llmtest_version or None,
+            "suites": self._redact(json.dumps(dict(header.suites), ensure_ascii=False)),
+        }
 
     def import_file(self, path: Path | str) -> list[str]:
         """Record every run in a results file; returns their run ids. One header makes one
         run of every case in the file; with several, cases go to the header of their run id."""
         results = load_results(path)
-        if not results.headers:
+        if results.header is None:
             raise LLMTestError(f"{results.path}: no run header; is this a results file?")
         finished_at = datetime.fromtimestamp(results.path.stat().st_mtime, UTC).isoformat()
-        headers: dict[str, dict[str, Any]] = {}
+        headers: dict[str, RunHeader] = {}
         for header in results.headers:
-            headers.setdefault(str(header.get("run_id")), header)
-        first = str(results.headers[0].get("run_id"))
-        groups: dict[str, list[dict[str, Any]]] = {run_id: [] for run_id in headers}
+            headers.setdefault(header.run_id, header)
+        first = results.header.run_id
+        groups: dict[str, list[CaseResult]] = {run_id: [] for run_id in headers}
         for case in results.cases:
-            run_id = str(case.get("run_id"))
-            groups[run_id if run_id in groups else first].append(case)
+            groups[case.run_id if case.run_id in groups else first].append(case)
         for run_id, header in headers.items():
             self.record_run(header, groups[run_id], finished_at=finished_at, source=results.path)
         return list(groups)
 
-    def recent_runs(self, limit: int = 20, *, model: str | None = None) -> list[RunSummary]:
+    def recent_runs(self, limit: int = 20, *, model: str | None = None) -> list[RecordedRun]:
         """The latest runs, newest first; ``model`` keeps runs of that model name."""
         where, params = ("WHERE model_name = ?", [model]) if model else ("", [])
         rows = self._query(
@@ -316,7 +352,7 @@ class History:
             FROM runs {where} ORDER BY started_at DESC, run_id DESC LIMIT ?""",
             [*params, limit],
         )
-        return [RunSummary(**row) for row in rows]
+        return [RecordedRun(**row) for row in rows]
 
     def case_history(
         self, suite: str | None, case_id: str, model: str | None = None, limit: int = 50
@@ -344,7 +380,7 @@ class History:
 
     def suite_history(
         self, suite: str, limit: int = 20, *, model: str | None = None
-    ) -> list[RunSummary]:
+    ) -> list[RecordedRun]:
         """The suite's case counts in each run (per model, in a mixed run), newest first."""
         where, params = ("AND v.model = ?", [model]) if model is not None else ("", [])
         rows = self._query(
@@ -358,7 +394,7 @@ class History:
             ORDER BY r.started_at DESC, r.run_id DESC, v.model LIMIT ?""",
             [suite, *params, limit],
         )
-        return [RunSummary(**row) for row in rows]
+        return [RecordedRun(**row) for row in rows]
 
     def flaky_cases(
         self, model: str | None = None, min_runs: int = 3, window: int = 10, min_flips: int = 2
@@ -414,38 +450,30 @@ class History:
         flaky.sort(key=lambda f: (-f.flips, f.pass_rate, f.suite, f.case_id, f.model))
         return flaky
 
-    def _case_row(self, run_id: str, case: Mapping[str, Any]) -> tuple[Any, ...]:
-        usage = case.get("usage") or {}
-        assertions = case.get("assertions") or []
-        scores = [
-            a["score"] for a in assertions if isinstance(a, Mapping) and a.get("score") is not None
-        ]
-        score = case.get("score")
-        if score is None and scores:
-            score = sum(scores) / len(scores)
+    def _case_row(self, run_id: str, case: CaseResult) -> tuple[Any, ...]:
         return (
             run_id,
-            str(case.get("suite", "")),
-            str(case.get("case_id", "")),
-            str(case.get("case_hash", "")),
-            str(case.get("model") or ""),
-            _text(case.get("provider_model")),
-            int(case.get("attempt") or 0),
-            str(case.get("status", "error")),
-            score,
-            case.get("latency_ms"),
-            usage.get("input_tokens"),
-            usage.get("output_tokens"),
-            case.get("cost_usd"),
-            int(case.get("retries") or 0),
-            self._redact(json.dumps(list(case.get("tags") or []), ensure_ascii=False)),
-            self._redact_optional(case.get("error")),
-            self._redact_optional(case.get("output")),
-            1.0 if case.get("min_pass_rate") is None else float(case["min_pass_rate"]),
+            case.suite,
+            case.case_id,
+            case.case_hash,
+            case.model,
+            case.provider_model,
+            case.attempt,
+            case.status,
+            case.score,
+            case.latency_ms,
+            case.input_tokens,
+            case.output_tokens,
+            case.cost_usd,
+            case.retries,
+            self._redact(json.dumps(list(case.tags), ensure_ascii=False)),
+            self._redact_optional(case.error),
+            self._redact_optional(case.output),
+            case.min_pass_rate,
         )
 
-    def _redact_optional(self, value: Any) -> str | None:
-        return None if value is None else self._redact(str(value))
+    def _redact_optional(self, value: str | None) -> str | None:
+        return None if value is None else self._redact(value)
 
     def _query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         if not self.exists():
@@ -483,27 +511,75 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
             f"history database {path} has schema version {version}, newer than this "
             f"llmtest understands ({SCHEMA_VERSION}); upgrade llmtest"
         )
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(conn):
         # Another process may have migrated while this one waited for the lock.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         for step in MIGRATIONS[version:]:
             for statement in step:
-                conn.execute(statement)
+                if isinstance(statement, str):
+                    conn.execute(statement)
+                else:
+                    statement(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, its lock taken up front (two writers queue on the busy
+    timeout instead of failing halfway); rolled back on any error or interruption."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
         conn.execute("COMMIT")
     except BaseException:
-        _rollback(conn)
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
 
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _insert_verdicts(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> None:
+    """Store the verdict of every case among ``rows`` (cases rows, in _CASE_COLUMNS
+    order): one row per case per run and model, over all its attempts, decided by
+    :func:`~llmtest.results.figures.case_verdict` as every report decides it."""
+    verdicts = [
+        (*case, *_verdict(list(attempts)))
+        for case, attempts in groupby(sorted(rows, key=_case_key), key=_case_key)
+    ]
+    conn.executemany(
+        f"INSERT INTO verdicts ({_VERDICT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        verdicts,
+    )
+
+
+def _backfill_verdicts(conn: sqlite3.Connection) -> None:
+    """The verdicts of the runs a version-1 database holds, one run at a time."""
+    for (run_id,) in conn.execute("SELECT DISTINCT run_id FROM cases").fetchall():
+        rows = conn.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE run_id = ?", (run_id,))
+        _insert_verdicts(conn, rows.fetchall())
+
+
+_case_key = itemgetter(*(_COLUMN[c] for c in ("run_id", "suite", "case_id", "case_hash", "model")))
+
+
+def _verdict(attempts: Sequence[Sequence[Any]]) -> tuple[Any, ...]:
+    """attempts, attempts_passed, status, score, latency_ms and error of one case."""
+    column = _COLUMN
+    statuses: list[Status] = [a[column["status"]] for a in attempts]
+    scores = [a[column["score"]] for a in attempts]
+    latencies = [a[column["latency_ms"]] for a in attempts]
+    errors = [a[column["error"]] for a in attempts]
+    return (
+        len(attempts),
+        statuses.count("pass"),
+        case_verdict(statuses, max(a[column["min_pass_rate"]] for a in attempts)),
+        mean(v for v in scores if v is not None),
+        mean(v for v in latencies if v is not None),
+        max((e for e in errors if e is not None), default=None),  # as SQL's MAX(error)
+    )
 
 
 class RunRecorder:
@@ -511,13 +587,13 @@ class RunRecorder:
     answers, so that storing it at the end is one transaction and not a second reading
     of the whole results file."""
 
-    def __init__(self, history: History, header: Mapping[str, Any]) -> None:
+    def __init__(self, history: History, header: RunHeader) -> None:
         self.history = history
         self.header = header
         self.run_id = _run_id(header)
         self._rows: list[tuple[Any, ...]] = []
 
-    def add(self, record: Mapping[str, Any]) -> None:
+    def add(self, record: CaseResult) -> None:
         self._rows.append(self.history._case_row(self.run_id, record))
 
     def store(self, *, source: Path | str | None = None) -> None:

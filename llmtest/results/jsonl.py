@@ -16,6 +16,7 @@ from typing import Any
 
 from llmtest.config.project import ModelConfig
 from llmtest.config.secrets import Redactor
+from llmtest.engine._gc import gc_paused
 from llmtest.errors import LLMTestError
 from llmtest.results.record import CaseResult
 from llmtest.results.record import RunHeader as RunHeader
@@ -69,8 +70,7 @@ class JsonlAppender:
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def append(self, record: Mapping[str, Any]) -> None:
-        line = self._redact(json.dumps(record, ensure_ascii=False, default=str)) + "\n"
-        data = line.encode("utf-8")
+        data = _line(record, self._redact).encode("utf-8")
         with self._lock:
             if self._fd is None:
                 raise LLMTestError(f"{self.what} {self.path} is already closed")
@@ -96,7 +96,7 @@ class ResultWriter(JsonlAppender):
         path: Path | str,
         redactor: Redactor | None = None,
         *,
-        on_record: Callable[[dict[str, Any]], None] | None = None,
+        on_record: Callable[[CaseResult], None] | None = None,
     ) -> None:
         super().__init__(path, redactor)
         self.on_record = on_record
@@ -116,17 +116,28 @@ class ResultWriter(JsonlAppender):
         self.append(header.to_record())
 
     def write(self, result: CaseResult) -> None:
-        record = result.to_record()
-        self.append(record)
+        self.append(result.to_record())
         self.written += 1
         if self.on_record is not None:
-            self.on_record(record)
+            self.on_record(result)
 
     def __enter__(self) -> ResultWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _NonFinite(Exception):
+    """``NaN``, ``Infinity`` or ``-Infinity`` in a line: Python's json reads them, JSON
+    does not have them, and no other tool reading a results file would."""
+
+
+def _refuse_constant(text: str) -> Any:
+    raise _NonFinite(text)
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def read_records(path: Path | str, what: str) -> tuple[list[tuple[int, dict[str, Any]]], int]:
@@ -146,52 +157,104 @@ def read_records(path: Path | str, what: str) -> tuple[list[tuple[int, dict[str,
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = _DECODER.decode(line)
         except json.JSONDecodeError:
             if number == len(lines):
                 skipped += 1
                 continue
             raise LLMTestError(f"{path}:{number}: not a JSON record") from None
+        except RecursionError:
+            raise LLMTestError(f"{path}:{number}: nested too deeply to be a record") from None
+        except _NonFinite as exc:
+            raise LLMTestError(f"{path}:{number}: {_non_finite(line, str(exc))}") from None
         if not isinstance(record, dict):
             raise LLMTestError(f"{path}:{number}: not a JSON object")
         records.append((number, record))
     return records, skipped
 
 
+class _Constant:
+    """Where a refused constant stood, found again once a line has been refused."""
+
+
+def _non_finite(line: str, constant: str) -> str:
+    """The message for a line holding ``NaN`` or ``Infinity``, naming the field it is in."""
+    message = f"expected a finite number, got {constant}"
+    try:
+        found = _path_to(json.loads(line, parse_constant=lambda _: _Constant()))
+    except (ValueError, RecursionError):
+        found = None
+    return message if found is None else f"field {found!r}: {message}"
+
+
+def _path_to(value: object, prefix: str = "") -> str | None:
+    if isinstance(value, _Constant):
+        return prefix
+    items: Iterable[tuple[str, object]]
+    if isinstance(value, dict):
+        items = ((f"{prefix}.{k}" if prefix else str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{prefix}[{n}]", v) for n, v in enumerate(value))
+    else:
+        return None
+    return next((p for key, item in items if (p := _path_to(item, key)) is not None), None)
+
+
 @dataclass
 class ResultsFile:
-    """A results file as read back: its header(s) and case records, in file order."""
+    """A results file as read back: its header(s) and case records, in file order, each
+    record checked and typed (:meth:`CaseResult.from_record`, :meth:`RunHeader.from_record`).
+    """
 
     path: Path
-    headers: list[dict[str, Any]]
-    cases: list[dict[str, Any]]
+    headers: list[RunHeader]
+    cases: list[CaseResult]
     skipped_lines: int = 0
 
     @property
-    def header(self) -> dict[str, Any]:
-        return self.headers[0] if self.headers else {}
+    def header(self) -> RunHeader | None:
+        """The run's header: the first, where a file holds several; None for a file that
+        has none (a bare list of case records)."""
+        return self.headers[0] if self.headers else None
 
     def finished_keys(self) -> set[tuple[str, str, str, int]]:
         """(suite, case id, case hash, attempt) of every recorded attempt."""
-        return {
-            (c["suite"], c["case_id"], c["case_hash"], int(c.get("attempt", 0))) for c in self.cases
-        }
+        return {(c.suite, c.case_id, c.case_hash, c.attempt) for c in self.cases}
 
 
 def load_results(path: Path | str) -> ResultsFile:
-    """Read a results file: its headers and case records, in file order."""
-    records, skipped = read_records(path, "results file")
-    headers = [record for _, record in records if record.get("type") == "run"]
-    cases = [record for _, record in records if record.get("type") == "case"]
+    """Read a results file: its headers and case records, in file order. Lines of another
+    ``type`` are passed over; a record with a field of the wrong type is an error naming
+    the file, the line and the field."""
+    headers: list[RunHeader] = []
+    cases: list[CaseResult] = []
+    prefix = f"{path}:"
+    with gc_paused(freeze=False):  # tens of thousands of objects that all live on
+        records, skipped = read_records(path, "results file")
+        for number, record in records:
+            kind = record.get("type")
+            if kind != "case" and kind != "run":
+                continue
+            where = prefix + str(number)
+            try:
+                if kind == "case":
+                    cases.append(CaseResult.from_record(record, where))
+                else:
+                    headers.append(RunHeader.from_record(record, where))
+            except RecursionError:  # a value nested too deeply to show in the message
+                raise LLMTestError(f"{where}: nested too deeply to be a record") from None
     return ResultsFile(Path(path), headers, cases, skipped)
 
 
-def write_results(
-    path: Path | str, header: Mapping[str, Any], cases: Iterable[Mapping[str, Any]]
-) -> None:
-    """Write a whole results file at once (``llmtest merge``)."""
+def write_results(path: Path | str, header: RunHeader, cases: Iterable[CaseResult]) -> None:
+    """Write a whole results file at once (``llmtest merge``, a resumed run's clean copy):
+    the records as read, fields this version does not know included, secrets redacted."""
     redact = Redactor()
     with Path(path).open("w", encoding="utf-8") as fh:
-        fh.write(redact(json.dumps(dict(header), ensure_ascii=False)) + "\n")
+        fh.write(_line(header.to_record(), redact))
         for case in cases:
-            fh.write(redact(json.dumps(dict(case), ensure_ascii=False, default=str)) + "\n")
+            fh.write(_line(case.to_record(), redact))
+
+
+def _line(record: Mapping[str, Any], redact: Redactor) -> str:
+    return redact(json.dumps(record, ensure_ascii=False, default=str)) + "\n"

@@ -74,8 +74,9 @@ def test_a_regression_in_a_blocking_tag_blocks_the_promotion(
     assert "refund" in report and "shipping" in report
     baseline = load_results(project / "runs/baseline.jsonl")
     candidate = load_results(project / "runs/candidate.jsonl")
-    assert baseline.header["canary"] == "baseline" and baseline.header["model"]["name"] == "old"
-    assert candidate.header["model"]["name"] == "new"
+    assert baseline.header and candidate.header
+    assert baseline.header.extra["canary"] == "baseline" and baseline.header.model_name == "old"
+    assert candidate.header.model_name == "new"
     assert len(baseline.cases) == len(candidate.cases) == 3
     out = capsys.readouterr().out
     assert "block" in out.lower()

@@ -145,7 +145,7 @@ def test_end_to_end_two_runs_against_a_fake_provider_then_compare(
         assert cli(*run, "--out", "base.jsonl") == 1  # shipping fails on the baseline
         assert cli(*run, "--model", "candidate", "--out", "cand.jsonl") == 1
         capsys.readouterr()
-    assert {c["model"] for c in load_results("cand.jsonl").cases} == {"candidate"}
+    assert {c.model for c in load_results("cand.jsonl").cases} == {"candidate"}
 
     assert cli("compare", "base.jsonl", "cand.jsonl", "--json", "cmp.json") == 1
     out = capsys.readouterr().out

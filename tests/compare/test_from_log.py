@@ -104,12 +104,12 @@ def test_the_conversion_makes_repeated_requests_attempts_of_one_case(tmp_path: P
     converted = log_to_results(log, load_suite(suite_file(tmp_path)))
     assert converted.exchanges == 9 and converted.paired == 8
     assert converted.unmatched == ["What's the weather?"]
-    base = {(c["case_id"], c["attempt"], c["status"]) for c in converted.baseline.cases}
-    cand = {(c["case_id"], c["attempt"], c["status"]) for c in converted.candidate.cases}
+    base = {(c.case_id, c.attempt, c.status) for c in converted.baseline.cases}
+    cand = {(c.case_id, c.attempt, c.status) for c in converted.candidate.cases}
     assert base == {(cid, i, "pass") for cid in ("capital", "author") for i in range(4)}
     assert ("capital", 0, "fail") in cand and ("author", 3, "pass") in cand
-    assert converted.baseline.header["model"]["name"] == "prod"
-    assert converted.candidate.header["model"]["name"] == "next"
+    assert converted.baseline.header and converted.baseline.header.model_name == "prod"
+    assert converted.candidate.header and converted.candidate.header.model_name == "next"
 
 
 def test_without_a_suite_sides_pass_unless_they_errored(
@@ -122,9 +122,9 @@ def test_without_a_suite_sides_pass_unless_they_errored(
     assert "PROMOTE" in out
     converted = log_to_results(log)
     assert converted.paired == 9
-    assert all(c["status"] == "pass" for c in converted.candidate.cases)
-    assert {c["case_id"] for c in converted.candidate.cases} == {
-        c["case_id"] for c in converted.baseline.cases
+    assert all(c.status == "pass" for c in converted.candidate.cases)
+    assert {c.case_id for c in converted.candidate.cases} == {
+        c.case_id for c in converted.baseline.cases
     }
 
 

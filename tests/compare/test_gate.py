@@ -93,6 +93,12 @@ def test_every_rule_reports_its_measured_value(tmp_path: Path) -> None:
     assert "not significantly" in drop.reason
 
 
+def test_the_gates_min_pass_rate_takes_a_rounded_two_thirds_as_two_of_three(tmp_path: Path) -> None:
+    cases = [case("a"), case("b"), case("c", "fail")]
+    _, result = gate(tmp_path, cases, cases, GatePolicy(min_pass_rate=0.6667))
+    assert rule(result, "min_pass_rate").state == "held"  # 2 of 3, as 0.6667 means
+
+
 def test_a_significant_pass_rate_drop_blocks(tmp_path: Path) -> None:
     _, result = gate(
         tmp_path,

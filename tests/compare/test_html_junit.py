@@ -5,11 +5,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from llmtest.compare import GatePolicy, evaluate_gate
+from llmtest.compare import GatePolicy, compare_results, evaluate_gate
 from llmtest.compare.html import render_html, word_diff
 from llmtest.compare.junit import render_junit
 from llmtest.reports.html import CSP
-from tests.compare.helpers import compare
+from llmtest.reports.html import render_html as render_run_page
+from tests.compare.helpers import compare, pair_files
 from tests.reports.builders import case
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
@@ -34,6 +35,32 @@ def test_the_html_page_escapes_outputs_and_allows_no_script(tmp_path: Path) -> N
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<h2>Regressions (2)</h2>" in page
     assert "<del>Returns within 30 days.</del>" in page
+
+
+def test_tags_suites_and_both_answers_are_escaped_in_every_section(tmp_path: Path) -> None:
+    comparison = compare(
+        tmp_path,
+        [case("a", output=HOSTILE, tags=[HOSTILE], suite=HOSTILE), case("gone", suite=HOSTILE)],
+        [case("a", "fail", output="fine " + HOSTILE, tags=[HOSTILE], suite=HOSTILE)],
+    )
+    page = render_html(comparison, evaluate_gate(comparison, GatePolicy.default()))
+    assert "<script" not in page and "<img" not in page
+    assert '<span class="tag">&lt;script&gt;' in page
+    assert "<ins>fine</ins>" in page
+
+
+def test_the_comparison_and_the_run_report_share_one_page_skeleton(tmp_path: Path) -> None:
+    baseline, candidate = pair_files(tmp_path, [case("a")], [case("a", "fail")])
+    comparison = compare_results(baseline, candidate)
+    pages = [
+        render_html(comparison, evaluate_gate(comparison, GatePolicy.default())),
+        render_run_page(baseline),
+    ]
+    heads = [page.split("<title>")[0] for page in pages]
+    assert heads[0] == heads[1]
+    styles = [page.split("<style>")[1].split("</style>")[0] for page in pages]
+    assert styles[0].startswith(styles[1].rstrip())
+    assert ".diff del" in styles[0] and ".diff del" not in styles[1]
 
 
 def test_each_regression_is_a_failing_junit_testcase(tmp_path: Path) -> None:

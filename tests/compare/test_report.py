@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from llmtest.compare import GatePolicy, evaluate_gate
-from llmtest.compare.report import GITHUB_COMMENT_LIMIT, render_json, render_markdown
-from llmtest.reports.summary import MISSING
+from llmtest.compare.report import render_json, render_markdown
+from llmtest.reports.format import MISSING
+from llmtest.reports.markdown import GITHUB_COMMENT_LIMIT
 from tests.compare.helpers import compare
 from tests.reports.builders import case, repeated
 

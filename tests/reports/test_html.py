@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
+import sys
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
+from llmtest.reports.format import MISSING
 from llmtest.reports.html import CSP, render_html, write_html
-from llmtest.reports.summary import MISSING
-from llmtest.results import CaseResult, ResultsFile
+from llmtest.results import CaseResult, ResultsFile, ResultWriter, RunHeader, load_results
 from tests.reports.builders import RUN_ID, case, check, repeated, results_file
 from tests.support.browser import dump_dom, find_chromium
 
 SCRIPT = "<script>document.title='pwned'</script>"
 IMAGE = "<img src=x onerror=\"document.title='img'\">"
-BROWSER_TIMEOUT_S = 20
 
 
 def render(tmp_path: Path, *cases: CaseResult) -> str:
@@ -49,8 +52,35 @@ def test_outputs_messages_and_ids_are_escaped(tmp_path: Path) -> None:
     )
     page = render(tmp_path, hostile)
     assert SCRIPT not in page and "<img" not in page and '"><b>' not in page
-    assert html.escape(SCRIPT) in page
-    assert html.escape('x"><b>id') in page
+    assert escape(SCRIPT) in page
+    assert escape('x"><b>id') in page
+
+
+def test_every_string_of_the_results_file_is_escaped_wherever_it_is_shown(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "hostile.jsonl"
+    with ResultWriter(path) as writer:
+        writer.write_header(RunHeader(IMAGE, {"name": IMAGE}, {IMAGE: "x"}, started_at=IMAGE))
+        for model in (IMAGE, SCRIPT):  # two models: the suite column names the model too
+            writer.write(
+                case(
+                    IMAGE,
+                    "fail",
+                    run_id=IMAGE,
+                    suite=IMAGE,
+                    model=model,
+                    provider_model=IMAGE,
+                    prompt=IMAGE,
+                    output=IMAGE,
+                    error=IMAGE,
+                    tags=[IMAGE, SCRIPT],
+                    assertions=[check(False, IMAGE, type=IMAGE)],
+                )
+            )
+    page = render_html(load_results(path))
+    assert "<img" not in page and "<script" not in page
+    assert page.count(escape(IMAGE)) >= 15
 
 
 def test_every_assertion_is_shown_with_pass_or_fail_score_and_message(tmp_path: Path) -> None:
@@ -61,11 +91,11 @@ def test_every_assertion_is_shown_with_pass_or_fail_score_and_message(tmp_path: 
     page = render(tmp_path, case("a", "fail", assertions=checks))
     assert (
         '<tr><td><span class="mark-ok">✓</span></td><td>similarity</td>'
-        "<td class='num'>0.82</td><td class='msg'>similar enough</td></tr>"
+        '<td class="num">0.82</td><td class="msg">similar enough</td></tr>'
     ) in page
     assert (
         '<tr><td><span class="mark-ko">✗</span></td><td>contains</td>'
-        f"<td class='num'>{MISSING}</td><td class='msg'>expected &#x27;30 days&#x27;</td></tr>"
+        f'<td class="num">{MISSING}</td><td class="msg">expected &#39;30 days&#39;</td></tr>'
     ) in page
 
 
@@ -102,6 +132,23 @@ def test_failing_cases_come_first(tmp_path: Path) -> None:
 def test_an_empty_results_file_renders_a_page(tmp_path: Path) -> None:
     page = render_html(ResultsFile(tmp_path / "empty.jsonl", [], []))
     assert "No cases in this results file." in page
+
+
+def test_the_style_sheet_is_the_package_file_inlined(tmp_path: Path) -> None:
+    page = render(tmp_path, case("a"))
+    css = files("llmtest.reports").joinpath("templates/report.css").read_text(encoding="utf-8")
+    assert f"<style>\n{css}" in page
+
+
+def test_importing_the_reports_and_the_plugin_does_not_import_jinja2() -> None:
+    code = (
+        "import sys, llmtest, llmtest.reports, llmtest.compare.html, pytest_llmtest.plugin\n"
+        "print(sorted({'jinja2', 'markupsafe'} & set(sys.modules)))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
 
 
 def test_write_html_creates_missing_folders(tmp_path: Path) -> None:

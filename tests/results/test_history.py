@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import sqlite3
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 from llmtest.assertions.base import AssertionResult
 from llmtest.errors import LLMTestError
 from llmtest.results import CaseResult, ResultWriter, RunHeader, Status
-from llmtest.results.history import SCHEMA_VERSION, History
+from llmtest.results.history import MIGRATIONS, SCHEMA_VERSION, History
 
 SUITE = "tests/test_support.llm.yaml"
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -162,6 +163,48 @@ def test_repeated_attempts_make_one_verdict_by_the_min_pass_rate(
     assert (outcome.status, outcome.attempts, outcome.attempts_passed) == ("pass", 3, 2)
 
 
+def test_two_of_three_reach_a_min_pass_rate_of_two_thirds_rounded_as_in_every_report(
+    history: History, tmp_path: Path
+) -> None:
+    statuses: list[Status] = ["pass", "fail", "pass"]
+    attempts = [
+        case("a", status, attempt=n, min_pass_rate=0.6667) for n, status in enumerate(statuses)
+    ]
+    history.import_file(write_run(tmp_path, "run-1", attempts))
+    assert [o.status for o in history.case_history(SUITE, "a")] == ["pass"]
+    assert [(r.passed, r.failed) for r in history.recent_runs()] == [(1, 0)]
+
+
+def test_the_verdicts_can_be_queried_with_plain_sqlite(history: History, tmp_path: Path) -> None:
+    history.import_file(write_run(tmp_path, "run-1", [case("a", "pass"), case("b", "fail")]))
+    with sqlite3.connect(history.path) as conn:
+        rows = conn.execute("SELECT case_id, status FROM verdicts ORDER BY case_id").fetchall()
+    assert rows == [("a", "pass"), ("b", "fail")]
+
+
+def test_a_database_of_the_first_schema_gets_its_verdicts_when_upgraded(
+    history: History, tmp_path: Path
+) -> None:
+    statuses: list[Status] = ["pass", "pass", "fail"]
+    attempts = [
+        case("a", status, attempt=n, min_pass_rate=0.6) for n, status in enumerate(statuses)
+    ]
+    history.import_file(write_run(tmp_path, "run-1", [*attempts, case("b", "error")]))
+    with sqlite3.connect(history.path) as conn:  # back to version 1: a view, not a table
+        conn.execute("DROP TABLE verdicts")
+        for statement in MIGRATIONS[0]:
+            if isinstance(statement, str) and "VIEW verdicts" in statement:
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+    outcomes = {
+        o.case_id: (o.status, o.attempts, o.attempts_passed)
+        for o in history.case_history(SUITE, "a") + history.case_history(SUITE, "b")
+    }
+    assert outcomes == {"a": ("pass", 3, 2), "b": ("error", 1, 0)}
+    with sqlite3.connect(history.path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
 def test_case_history_lists_each_runs_outcome_newest_first(
     history: History, tmp_path: Path
 ) -> None:
@@ -269,13 +312,14 @@ def test_secrets_reach_no_row_and_no_byte_of_the_database(
     secret = "sk-test-SECRET-123"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
     leaky = case("a", "error", output=f"my key is {secret}", error=f"401 for key {secret}")
-    header = {
-        "run_id": "run-1",
-        "model": {"name": "bot", "base_url": f"https://x.test/?key={secret}"},
-        "started_at": "2026-01-01T00:00:00+00:00",
-    }
+    header = RunHeader(
+        run_id="run-1",
+        model={"name": "bot", "base_url": f"https://x.test/?key={secret}"},
+        suites={SUITE: "s1"},
+        started_at="2026-01-01T00:00:00+00:00",
+    )
     history = History(tmp_path / "db" / "history.sqlite")
-    history.record_run(header, [{**leaky.to_record(), "tags": [secret]}])
+    history.record_run(header, [dataclasses.replace(leaky, tags=[secret])])
     with sqlite3.connect(history.path) as conn:
         tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         rows = [row for table in tables for row in conn.execute(f"SELECT * FROM {table}")]

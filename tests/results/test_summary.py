@@ -1,13 +1,15 @@
-"""Grouping attempts into cases, and the totals every report shows."""
+"""Grouping a results file's attempts into cases, and the totals every report and the
+comparison show."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from llmtest.reports.summary import percentile, summarize, verdict
-from llmtest.results import ResultsFile
+from llmtest.results import load_results
+from llmtest.results.summary import summarize
 from tests.reports.builders import case, check, repeated, results_file
 
 
@@ -16,28 +18,20 @@ def test_a_repeated_case_is_one_case_with_every_attempt(tmp_path: Path) -> None:
     assert [(c.case_id, len(c.attempts)) for c in summary.cases] == [("leak", 3)]
 
 
-def test_a_repeated_case_needs_every_attempt_to_pass_by_default(tmp_path: Path) -> None:
-    summary = summarize(results_file(tmp_path, *repeated("leak", ["pass", "fail", "pass"])))
-    assert summary.cases[0].status == "fail"
-
-
 def test_a_repeated_case_passes_when_its_pass_rate_reaches_min_pass_rate(tmp_path: Path) -> None:
     attempts = repeated("leak", ["pass", "fail", "pass"], min_pass_rate=0.6)
     assert summarize(results_file(tmp_path, *attempts)).cases[0].status == "pass"
 
 
 def test_a_record_without_min_pass_rate_needs_every_attempt_to_pass(tmp_path: Path) -> None:
-    records = [r.to_record() for r in repeated("leak", ["pass", "fail"], min_pass_rate=0.5)]
-    for record in records:
-        del record["min_pass_rate"]
-    summary = summarize(ResultsFile(tmp_path / "r.jsonl", [], records))
+    path = results_file(tmp_path, *repeated("leak", ["pass", "fail"], min_pass_rate=0.5)).path
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    for record in lines[1:]:
+        del record["min_pass_rate"]  # as an older llmtest wrote it
+    path.write_text("".join(json.dumps(record) + "\n" for record in lines))
+    summary = summarize(load_results(path))
     assert summary.cases[0].min_pass_rate == 1.0
     assert summary.cases[0].status == "fail"
-
-
-def test_any_errored_attempt_makes_the_case_an_error(tmp_path: Path) -> None:
-    attempts = repeated("leak", ["pass", "error", "pass"], min_pass_rate=0.5)
-    assert summarize(results_file(tmp_path, *attempts)).cases[0].status == "error"
 
 
 def test_a_case_whose_attempts_were_all_skipped_is_skipped(tmp_path: Path) -> None:
@@ -45,12 +39,6 @@ def test_a_case_whose_attempts_were_all_skipped_is_skipped(tmp_path: Path) -> No
     (skipped,) = summary.cases
     assert skipped.status == "skip"
     assert (skipped.skip_reason, skipped.errors) == ("not yet", [])  # a reason, not an error
-
-
-def test_an_unknown_status_counts_as_an_error_not_a_pass(tmp_path: Path) -> None:
-    record = case("a").to_record() | {"status": "passed"}
-    summary = summarize(ResultsFile(tmp_path / "r.jsonl", [], [record]))
-    assert summary.cases[0].status == "error"
 
 
 def test_errors_stay_in_the_pass_rate_and_skips_do_not(tmp_path: Path) -> None:
@@ -94,10 +82,6 @@ def test_latency_percentiles_cover_every_attempt_that_has_a_latency(tmp_path: Pa
     assert summary.latency.p95 == pytest.approx(385.0)
 
 
-def test_percentile_of_nothing_is_none() -> None:
-    assert percentile([], 50) is None
-
-
 def test_tokens_cost_and_retries_are_summed_over_attempts(tmp_path: Path) -> None:
     summary = summarize(results_file(tmp_path, *repeated("a", ["pass", "pass"], retries=2)))
     assert (summary.input_tokens, summary.output_tokens, summary.retries) == (20, 40, 4)
@@ -138,12 +122,12 @@ def test_the_same_case_run_against_two_models_is_two_cases(tmp_path: Path) -> No
     assert [c.model for c in summary.cases] == ["support-bot", "other"]
 
 
-def test_the_verdict_counts_the_cases_that_ran(tmp_path: Path) -> None:
-    summary = summarize(results_file(tmp_path, case("a"), case("b", "fail"), case("c", "error")))
-    assert verdict(summary) == "❌ llmtest: 1 of 3 cases passed (1 failed, 1 error)"
-
-
-def test_a_run_where_nothing_ran_is_not_a_pass(tmp_path: Path) -> None:
-    summary = summarize(results_file(tmp_path, case("a", "skip")))
-    assert not summary.ok
-    assert verdict(summary).startswith("⚠️ llmtest: no cases ran")
+def test_a_file_without_a_header_takes_its_run_id_from_the_records(tmp_path: Path) -> None:
+    path = results_file(tmp_path, case("a")).path
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[1:]))
+    summary = summarize(load_results(path))
+    assert (summary.header, summary.run_id, summary.model_label) == (
+        None,
+        "20250101T000000Z-feedbeef",
+        "support-bot",
+    )

@@ -1,0 +1,88 @@
+"""How every report shows a figure, so the run reports and the comparison's reports
+(which render reports too) write a rate, a latency or a cost alike."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from llmtest.results.summary import RunSummary
+
+MISSING = "\N{EN DASH}"
+"""How reports show a figure that is not known (no latency for an error, no price)."""
+
+
+def plural(count: int, word: str, plural: str | None = None) -> str:
+    """``1 case``, ``2 cases``."""
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
+def _known(show: Callable[[float], str]) -> Callable[[float | None], str]:
+    """``show`` for a figure that is known, :data:`MISSING` for one that is not."""
+
+    @functools.wraps(show)
+    def shown(value: float | None) -> str:
+        return MISSING if value is None else show(value)
+
+    return shown
+
+
+@_known
+def format_rate(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+@_known
+def format_ms(value: float) -> str:
+    if value >= 10_000:
+        return f"{value / 1000:.1f} s"
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
+    return f"{value:.0f} ms"
+
+
+@_known
+def format_count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+@_known
+def format_cost(value: float) -> str:
+    return f"${value:,.2f}" if value >= 1 else f"${value:.4f}"
+
+
+@_known
+def format_score(value: float) -> str:
+    return f"{value:.2f}"
+
+
+@_known
+def format_ratio(value: float) -> str:
+    """A candidate-over-baseline ratio: ``1.25x``."""
+    return f"{value:.2f}x"
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+def verdict(summary: RunSummary, *, icon: bool = True) -> str:
+    """The one line every report leads with: ✅ or ❌ (⚠️ when nothing ran) and the counts."""
+    counts = summary.counts
+    ran = counts.cases - counts.skipped
+    if ran == 0:
+        mark = "⚠️ " if icon else ""
+        return f"{mark}llmtest: no cases ran ({counts.cases} cases, {counts.skipped} skipped)"
+    mark = ("✅ " if summary.ok else "❌ ") if icon else ""
+    line = f"{mark}llmtest: {counts.passed} of {ran} cases passed"
+    details = []
+    if counts.failed:
+        details.append(f"{counts.failed} failed")
+    if counts.errors:
+        details.append(plural(counts.errors, "error"))
+    if counts.skipped:
+        details.append(f"{counts.skipped} skipped")
+    return f"{line} ({', '.join(details)})" if details else line
