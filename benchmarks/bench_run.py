@@ -143,10 +143,11 @@ def main() -> None:
                 for _ in range(args.runs):
                     # Side by side, so that both see the machine as it is at that minute.
                     measure(f"llmtest, openai SDK, {label}", llmtest(project, "bench"))
-                    measure(
-                        f"openai SDK alone, {label}",
-                        lambda port=port: (sdk_alone(port, n, c), float("nan")),
-                    )
+
+                    def alone(port: int = port) -> tuple[float, float]:
+                        return sdk_alone(port, n, c), float("nan")
+
+                    measure(f"openai SDK alone, {label}", alone)
 
     print(
         f"  {n} cases, --concurrency {c}, median of {args.runs} runs (wall time of the whole "

@@ -13,7 +13,8 @@ from llmtest.cases import Case, Suite, load_suite
 from llmtest.cases.loader import display_path
 from llmtest.engine.evaluation import CaseOutcome, evaluate
 from llmtest.errors import CaseFileError, ConfigError, LLMTestError
-from pytest_llmtest.state import LLMSession, session_key
+from llmtest.reports.terminal import shown
+from pytest_llmtest.state import LLMSession, llm_session
 
 TAG_MARKER_HELP = "llmtest case tag (from a case file)"
 
@@ -27,29 +28,29 @@ class ModelCallFailed(pytest.fail.Exception):  # type: ignore[name-defined,misc]
     __module__ = "builtins"
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, pytrace=False)
+        super().__init__(shown(message), pytrace=False)
 
 
 class CaseFailed(Exception):
     """The model answered and broke an assertion: a pytest *failure*."""
 
     def __init__(self, outcome: CaseOutcome) -> None:
-        super().__init__(outcome.explain())
+        super().__init__(shown(outcome.explain()))
         self.outcome = outcome
 
 
 class LLMCaseFile(pytest.File):
     def collect(self) -> Iterator[LLMCaseItem]:
-        state = self.config.stash[session_key]
+        state = llm_session(self.config)
         try:
             suite = load_suite(self.path, display_path(self.path, self.config.rootpath))
-            if state.cli_model is None:
+            if state.settings.model is None:
                 _check_models(state, suite)
         except LLMTestError as exc:
             raise self.CollectError(str(exc)) from None
         for case in suite.cases:
-            if state.repeat is not None:
-                case = dataclasses.replace(case, repeat=state.repeat)
+            if state.settings.repeat is not None:
+                case = dataclasses.replace(case, repeat=state.settings.repeat)
             item = LLMCaseItem.from_parent(self, name=case.id, case=case)
             item.add_marker("llmtest")
             if case.skip:
@@ -68,7 +69,7 @@ def _check_models(state: LLMSession, suite: Suite) -> None:
     """An unknown alias or adapter in a case file is that file's collection error."""
     if suite.model is not None:
         try:
-            state.model(suite.model)
+            state.run.models.resolve(suite.model)
         except ConfigError as exc:
             raise CaseFileError(
                 suite.path, str(exc), line=suite.model_line, field="model"
@@ -77,7 +78,7 @@ def _check_models(state: LLMSession, suite: Suite) -> None:
         if case.model is None or case.model == suite.model:
             continue
         try:
-            state.model(case.model)
+            state.run.models.resolve(case.model)
         except ConfigError as exc:
             raise CaseFileError(
                 suite.path, str(exc), line=case.line, case_id=case.id, field="model"
@@ -95,7 +96,7 @@ class LLMCaseItem(pytest.Item):
 
     @property
     def state(self) -> LLMSession:
-        return self.config.stash[session_key]
+        return llm_session(self.config)
 
     def setup(self) -> None:
         try:

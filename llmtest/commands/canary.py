@@ -4,6 +4,7 @@ interleaved, then the comparison and the gate's verdict as the exit code."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -14,17 +15,10 @@ from llmtest.commands.run import Display, add_run_arguments, prepare
 from llmtest.compare.comparison import compare_results
 from llmtest.compare.gate import evaluate_gate, load_gate
 from llmtest.compare.output import emit_reports
-from llmtest.engine.plan import Lane, execute_lanes
+from llmtest.engine.session import Lane, RunSession, execute_lanes
+from llmtest.engine.settings import ModelChoice
 from llmtest.errors import LLMTestError
-from llmtest.results.history import History
-from llmtest.results.jsonl import (
-    ResultWriter,
-    RunHeader,
-    git_sha,
-    header_model,
-    load_results,
-    new_run_id,
-)
+from llmtest.results.jsonl import load_results
 
 
 def register(subparsers: Any) -> None:
@@ -71,48 +65,40 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare(args, console)
     if isinstance(prepared, int):
         return prepared
+    display = Display(console, 0, args.progress)
+    session = RunSession(prepared.settings(args), prepared.project, on_retry=display.retry)
     lanes: list[Lane] = []
+    suites = {s.path: s.hash for s in prepared.suites}
     for side, spec in (("baseline", args.baseline), ("candidate", args.candidate)):
-        plan = prepared.planner(args, spec).plan(prepared.suites)
-        run_id = new_run_id()
-        writer = ResultWriter(args.out / f"{side}.jsonl")
-        if writer.path.stat().st_size:
-            writer.close()
-            raise LLMTestError(f"{writer.path} already holds a run; choose another --out folder")
-        writer.write_header(
-            RunHeader(
-                run_id=run_id,
-                model=header_model(plan.models),
-                suites={s.path: s.hash for s in prepared.suites},
-                git_sha=git_sha(prepared.root),
-                extra={"canary": side},
-            )
-        )
-        lanes.append(Lane(plan, run_id, writer))
-    display = Display(console, sum(len(lane.plan.cases) for lane in lanes), args.progress)
-    engine = prepared.engine(args, display)
+        models = ModelChoice(prepared.project, dataclasses.replace(session.settings, model=spec))
+        plan = prepared.planner(args, models).plan(prepared.suites)
+        output = session.add_output(args.out / f"{side}.jsonl")
+        if output.path is not None and output.path.is_file() and output.path.stat().st_size:
+            raise LLMTestError(f"{output.path} already holds a run; choose another --out folder")
+        header = session.header(plan.models, suites, run_id=output.run_id, canary=side)
+        output.open(header, stream_history=True)
+        lanes.append(Lane(plan, output))
+    display.total = sum(len(lane.plan.cases) for lane in lanes)
     started = time.perf_counter()
     try:
         with display:
-            execute_lanes(lanes, engine, on_outcome=display.update)
+            execute_lanes(session, lanes, on_outcome=display.update)
     except KeyboardInterrupt:
         console.print("interrupted: the comparison needs both runs complete", markup=False)
         return 130
     finally:
-        engine.close()
-        for lane in lanes:
-            if lane.writer is not None:
-                lane.writer.close()
+        session.close()
     console.print(
         f"ran {sum(lane.totals.cases for lane in lanes)} cases on two models in "
         f"{time.perf_counter() - started:.1f} s; results in {args.out}/",
         markup=False,
         highlight=False,
     )
+    for lane in lanes:
+        warning = lane.output.store_history()
+        if warning:
+            console.print(f"warning: {warning}", markup=False)
     paths = [args.out / "baseline.jsonl", args.out / "candidate.jsonl"]
-    if not args.no_history:
-        for path in paths:
-            History(args.history).import_file(path)
     comparison = compare_results(load_results(paths[0]), load_results(paths[1]))
     gate = evaluate_gate(comparison, policy)
     emit_reports(comparison, gate, args)

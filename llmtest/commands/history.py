@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from llmtest.results.history import DEFAULT_PATH, CaseRun, FlakyCase, History, RecordedRun
+from llmtest.config.options import DEFAULT_HISTORY, argparse_type, positive_int
+from llmtest.results.history import CaseRun, FlakyCase, History, RecordedRun
 
 DEFAULT_LIMIT = 20
 
@@ -23,9 +24,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--db",
         type=Path,
-        default=Path(DEFAULT_PATH),
+        default=Path(DEFAULT_HISTORY),
         metavar="PATH",
-        help=f"history database (default {DEFAULT_PATH})",
+        help=f"history database (default {DEFAULT_HISTORY})",
     )
     view = parser.add_mutually_exclusive_group()
     view.add_argument(
@@ -45,37 +46,27 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model", metavar="NAME", help="only runs of this model")
     parser.add_argument(
         "--window",
-        type=_positive,
+        type=argparse_type(positive_int),
         default=10,
         metavar="N",
         help="--flaky: look at each model's last N runs (default 10)",
     )
     parser.add_argument(
         "--min-runs",
-        type=_positive,
+        type=argparse_type(positive_int),
         default=3,
         metavar="N",
         help="--flaky: ignore cases with fewer pass/fail verdicts (default 3)",
     )
     parser.add_argument(
         "--limit",
-        type=_positive,
+        type=argparse_type(positive_int),
         default=DEFAULT_LIMIT,
         metavar="N",
         help=f"rows to show (default {DEFAULT_LIMIT})",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sqlite3
+import dataclasses
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,30 +13,24 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from llmtest.adapters.layers import build_layers
+from llmtest.cases.files import discover
 from llmtest.cases.model import Suite
-from llmtest.cases.selection import Selection, discover, split_list
+from llmtest.cases.selection import Selection, split_list
 from llmtest.config import options
 from llmtest.config.project import ProjectConfig, load_project_config, model_label
-from llmtest.engine.engine import Engine, RetryEvent
+from llmtest.engine.engine import RetryEvent
 from llmtest.engine.evaluation import CaseOutcome
-from llmtest.engine.plan import Lane, Planner, RunPlan, RunTotals, execute_lanes, load_suites
+from llmtest.engine.plan import Planner, RunPlan, load_suites
+from llmtest.engine.resume import Resumed, check_resume_model, load_resume
+from llmtest.engine.session import Lane, RunSession, RunTotals, execute_lanes
+from llmtest.engine.settings import ModelChoice, RunSettings
 from llmtest.errors import ConfigError, LLMTestError
-from llmtest.reports.summary import Counts, plural, summarize
-from llmtest.results.history import History, RunRecorder
-from llmtest.results.jsonl import (
-    ResultsFile,
-    ResultWriter,
-    RunHeader,
-    git_sha,
-    header_model,
-    load_results,
-    new_run_id,
-    write_results,
-)
+from llmtest.reports.format import plural
+from llmtest.reports.terminal import latency_line, shown
+from llmtest.results.jsonl import load_results, new_run_id, write_results
+from llmtest.results.summary import Counts, summarize
 
 PLAIN_PROGRESS_EVERY_S = 5.0
-DEFAULT_HISTORY = ".llmtest/history.sqlite"
 
 
 def register(subparsers: Any) -> None:
@@ -73,7 +66,17 @@ def register(subparsers: Any) -> None:
 def add_run_arguments(parser: argparse.ArgumentParser, *, models: tuple[str, ...]) -> None:
     """What every command that runs cases takes: paths, the shared options, selection."""
     parser.add_argument("paths", nargs="*", type=Path, default=[Path(".")], metavar="PATH")
-    names = (*models, "concurrency", "timeout", "max-retries", "shard", "cache", "record", "repeat")
+    names = (
+        *models,
+        "concurrency",
+        "timeout",
+        "max-retries",
+        "shard",
+        "cache",
+        "record",
+        "repeat",
+        "history",
+    )
     for name in names:
         option = options.OPTIONS_BY_NAME[name]
         parser.add_argument(
@@ -91,6 +94,18 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, models: tuple[str, ...
         const="off",
         help="always call the model (same as --cache off)",
     )
+    _add_selection_arguments(parser)
+    parser.add_argument("--no-history", action="store_true", help="do not record the run")
+    parser.add_argument(
+        "--progress",
+        choices=("auto", "bar", "plain", "none"),
+        default="auto",
+        help="progress display (default: a bar on a terminal, lines otherwise)",
+    )
+
+
+def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which cases of the paths run."""
     parser.add_argument(
         "--tags",
         type=split_list,
@@ -113,25 +128,11 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, models: tuple[str, ...
         help="only cases whose id (or suite::id) matches the glob; repeatable",
     )
     parser.add_argument(
-        "--max-cases", type=_positive, metavar="N", help="run at most N cases (a smoke run)"
+        "--max-cases",
+        type=options.argparse_type(options.positive_int),
+        metavar="N",
+        help="run at most N cases (a smoke run)",
     )
-    parser.add_argument(
-        "--history",
-        default=DEFAULT_HISTORY,
-        metavar="PATH",
-        help=f"SQLite history database (default {DEFAULT_HISTORY})",
-    )
-    parser.add_argument("--no-history", action="store_true", help="do not record the run")
-    parser.add_argument(
-        "--progress",
-        choices=("auto", "bar", "plain", "none"),
-        default="auto",
-        help="progress display (default: a bar on a terminal, lines otherwise)",
-    )
-
-
-def _positive(text: str) -> int:
-    return int(options.OPTIONS_BY_NAME["concurrency"].argparse_type(text))
 
 
 @dataclass
@@ -142,10 +143,21 @@ class Prepared:
     root: Path
     suites: list[Suite]
 
-    def planner(self, args: argparse.Namespace, model: str | None) -> Planner:
+    def settings(self, args: argparse.Namespace, **fixed: Any) -> RunSettings:
+        """The run's settings from the shared options (paths as given: from the current
+        folder)."""
+
+        def value(name: str) -> Any:
+            option = options.OPTIONS_BY_NAME[name]
+            given = getattr(args, option.dest, None)
+            return given if given is not None else option.default
+
+        settings = RunSettings.from_options(self.root, value, **fixed)
+        return dataclasses.replace(settings, history=None) if args.no_history else settings
+
+    def planner(self, args: argparse.Namespace, models: ModelChoice) -> Planner:
         return Planner(
-            self.project,
-            model_override=model,
+            models,
             selection=Selection(
                 tags=args.tags,
                 exclude_tags=args.exclude_tags,
@@ -154,17 +166,6 @@ class Prepared:
                 max_cases=args.max_cases,
             ),
             repeat=args.llm_repeat,
-            timeout_s=args.llm_timeout,
-            max_retries=args.llm_max_retries,
-        )
-
-    def engine(self, args: argparse.Namespace, display: Display) -> Engine:
-        return Engine(
-            concurrency=args.llm_concurrency or options.OPTIONS_BY_NAME["concurrency"].default,
-            on_retry=display.retry,
-            wrap_adapter=build_layers(
-                cache_mode=args.llm_cache or "auto", record=args.llm_record, root=self.root
-            ),
         )
 
 
@@ -190,72 +191,97 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare(args, console)
     if isinstance(prepared, int):
         return prepared
-    root, suites = prepared.root, prepared.suites
     if args.retry_errors and not args.resume:
         raise ConfigError("--retry-errors goes with --resume FILE: the run whose errors to retry")
-    resume, rewrite = _load_resume(args, suites) if args.resume else (None, False)
-    model = args.llm_model
-    if model is None and resume is not None:
-        model = _resumed_model(resume.header)
-    planner = prepared.planner(args, model)
-    if model is not None:
-        try:
-            planner.model(model)
-        except ConfigError as exc:
-            flag = "--model" if args.llm_model else f"the model of {args.resume}"
-            raise ConfigError(f"{flag}: {exc}") from None
-    plan = planner.plan(suites, resume)
+    resumed = _resume(args, prepared.suites) if args.resume else None
+    display = Display(console, 0, args.progress)
+    session = _session(args, prepared, resumed, display)
+    plan = prepared.planner(args, session.models).plan(
+        prepared.suites, resumed.file if resumed else None
+    )
     if _nothing_selected(plan, args):  # before any file or history is touched
         out.print("verdict: no case matched the selection (exit 2)", markup=False)
         return 2
-    if resume is not None:
-        _check_resume_model(resume.header, plan, given=args.llm_model)
-        if rewrite:
-            write_results(args.resume, resume.header, resume.cases)
-        run_id = str(resume.header.get("run_id") or new_run_id())
-        results_path = args.resume
+    if resumed is not None:
+        check_resume_model(resumed.header, plan, given=args.llm_model)
+        if resumed.rewrite:
+            write_results(args.resume, resumed.header, resumed.file.cases)
+        session.output.open(None)
     else:
-        run_id = new_run_id()
-        results_path = Path(args.llm_results or f"runs/{run_id}.jsonl")
-
-    recorder: RunRecorder | None = None
-    if resume is None:
-        header = _header(run_id, plan, suites, root)
-        if not args.no_history:
-            recorder = History(args.history).recorder(header.to_record())
-        writer = ResultWriter(results_path, on_record=recorder.add if recorder else None)
-        writer.write_header(header)
-    else:
-        writer = ResultWriter(results_path)
-    display = Display(console, len(plan.cases), args.progress)
-    engine = prepared.engine(args, display)
+        header = session.header(plan.models, {s.path: s.hash for s in prepared.suites})
+        session.output.open(header, stream_history=True)
+    display.total = len(plan.cases)
     started = time.perf_counter()
-    lane = Lane(plan, run_id, writer)
-    totals = lane.totals
+    totals = _execute(args, session, plan, display)
+    elapsed = time.perf_counter() - started
+    warning = session.output.store_history()
+    if warning:
+        console.print(f"warning: {warning}", markup=False)
+    results_path = Path(session.settings.results or "")
+    # A resumed run's verdict is the whole file's, not only this session's share.
+    whole = summarize(load_results(results_path)).counts if resumed is not None else None
+    verdict = _verdict(totals, whole)
+    _print_summary(
+        out,
+        plan,
+        totals,
+        elapsed,
+        results_path,
+        verdict,
+        whole,
+        replaced_earlier=session.output.replaced,
+    )
+    return verdict[0]
+
+
+def _session(
+    args: argparse.Namespace, prepared: Prepared, resumed: Resumed | None, display: Display
+) -> RunSession:
+    """The run's session: a resumed run keeps its run id, its file and (when the command
+    line names none) its model."""
+    model = args.llm_model or (resumed.model if resumed else None)
+    run_id = resumed.header.run_id if resumed and resumed.header.run_id else new_run_id()
+    results = Path(args.resume or args.llm_results or f"runs/{run_id}.jsonl")
+    settings = prepared.settings(args, model=model, results=results)
+    session = RunSession(settings, prepared.project, run_id=run_id, on_retry=display.retry)
+    if model is not None:
+        try:
+            session.models.resolve(model)
+        except ConfigError as exc:
+            flag = "--model" if args.llm_model else f"the model of {args.resume}"
+            raise ConfigError(f"{flag}: {exc}") from None
+    return session
+
+
+def _execute(
+    args: argparse.Namespace, session: RunSession, plan: RunPlan, display: Display
+) -> RunTotals:
+    """Run the plan; Ctrl-C keeps what finished and says how to continue."""
+    lane = Lane(plan, session.output)
     try:
         with display:
-            execute_lanes([lane], engine, on_outcome=display.update)
+            execute_lanes(session, [lane], on_outcome=display.update)
     except KeyboardInterrupt:
-        totals.interrupted = True
-        console.print(
-            f"interrupted: every finished case is in {results_path}; "
-            f"continue with: llmtest run {' '.join(map(str, args.paths))} --resume {results_path}",
+        lane.totals.interrupted = True
+        path = session.settings.results
+        display.console.print(
+            f"interrupted: every finished case is in {path}; "
+            f"continue with: llmtest run {' '.join(map(str, args.paths))} --resume {path}",
             markup=False,
             highlight=False,
         )
     finally:
-        engine.close()
-        writer.close()
-    elapsed = time.perf_counter() - started
-    if not args.no_history:
-        _record_history(args.history, results_path, console, recorder)
-    # A resumed run's verdict is the whole file's, not only this session's share.
-    whole = summarize(load_results(results_path)).counts if resume is not None else None
-    verdict = _verdict(totals, whole)
-    _print_summary(
-        out, plan, totals, elapsed, results_path, verdict, whole, replaced_earlier=writer.replaced
-    )
-    return verdict[0]
+        session.close()
+    return lane.totals
+
+
+def _resume(args: argparse.Namespace, suites: list[Suite]) -> Resumed:
+    if args.llm_results and Path(args.llm_results).resolve() != Path(args.resume).resolve():
+        raise ConfigError(
+            f"--out {args.llm_results} and --resume {args.resume} name different files; "
+            "a resumed run continues in its own file"
+        )
+    return load_resume(args.resume, suites, retry_errors=args.retry_errors)
 
 
 def _one_line(outcome: CaseOutcome) -> str:
@@ -292,92 +318,6 @@ def _verdict(totals: RunTotals, whole: Counts | None) -> tuple[int, str]:
     if failed:
         return 1, "some cases failed"
     return 0, "all cases passed"
-
-
-def _load_resume(args: argparse.Namespace, suites: list[Suite]) -> tuple[ResultsFile, bool]:
-    """The file to resume as it must be before the run appends to it, and whether the
-    file must be rewritten so: without a line torn by a crash, without records of cases
-    edited since (they run again; a report must not count the old answer beside the new),
-    nor, with --retry-errors, records of attempts that got no answer; its header naming
-    the suites as they are now (shards resumed after an edit still merge)."""
-    if args.llm_results and Path(args.llm_results).resolve() != Path(args.resume).resolve():
-        raise ConfigError(
-            f"--out {args.llm_results} and --resume {args.resume} name different files; "
-            "a resumed run continues in its own file"
-        )
-    original = load_results(args.resume)
-    if not original.headers:
-        raise ConfigError(f"{args.resume} has no run header: it is not a results file to resume")
-    current: dict[tuple[Any, Any], str] = {
-        (case.suite, case.id): case.hash for suite in suites for case in suite.cases
-    }
-    kept = [
-        c
-        for c in original.cases
-        if current.get((c.get("suite"), c.get("case_id")), c.get("case_hash")) == c.get("case_hash")
-        and not (args.retry_errors and c.get("status") == "error")
-    ]
-    header = dict(original.header)
-    suites_then = header.get("suites")
-    recorded: dict[str, Any] = dict(suites_then) if isinstance(suites_then, Mapping) else {}
-    header["suites"] = {**recorded, **{suite.path: suite.hash for suite in suites}}
-    rewrite = (
-        len(kept) < len(original.cases)
-        or original.skipped_lines > 0
-        or header["suites"] != recorded
-    )
-    return ResultsFile(original.path, [header], kept), rewrite
-
-
-def _resumed_model(header: Mapping[str, Any]) -> str | None:
-    """The model a resumed run used, when the command line names none."""
-    model = header.get("model")
-    name = model.get("name") if isinstance(model, Mapping) else model
-    return str(name) if name and name != "mixed" else None
-
-
-def _check_resume_model(header: dict[str, Any], plan: RunPlan, *, given: str | None) -> None:
-    """The rest of a run must go to the model(s) it started with."""
-    model = header.get("model", {})
-    recorded = model.get("name")
-    if recorded == "mixed" and given:
-        raise ConfigError(
-            f"the resumed run's suites name different models; resume it without --model {given} "
-            "so that each case keeps its own"
-        )
-    if recorded == "mixed":  # suites named different models: each case keeps its own
-        used = {m.get("name") for m in model.get("models", []) if isinstance(m, Mapping)}
-    else:
-        used = {recorded}
-    models = {m.name for m in plan.models}
-    if recorded and models and not models <= used:
-        hint = "" if recorded == "mixed" else f"; pass --model {recorded}"
-        raise ConfigError(
-            f"the resumed run used {', '.join(sorted(map(str, used)))}, this one would use "
-            f"{', '.join(sorted(models))}{hint}"
-        )
-
-
-def _header(run_id: str, plan: RunPlan, suites: list[Any], root: Path) -> RunHeader:
-    return RunHeader(
-        run_id=run_id,
-        model=header_model(plan.models),
-        suites={s.path: s.hash for s in suites},
-        git_sha=git_sha(root),
-    )
-
-
-def _record_history(
-    path: str, results_path: Path, console: Console, recorder: RunRecorder | None
-) -> None:
-    """Store the run; a resumed run is read back whole from its results file."""
-    try:
-        if recorder is not None:
-            recorder.store(source=results_path)
-        else:
-            History(path).import_file(results_path)
-    except (LLMTestError, OSError, sqlite3.Error) as exc:
-        console.print(f"warning: could not record the run in {path}: {exc}", markup=False)
 
 
 def _progress_mode(choice: str, console: Console) -> str:
@@ -424,8 +364,10 @@ class Display:
         self.retrying += 1
         if self.mode == "plain":
             self.console.print(
-                f"retrying {event.case_id} in {event.delay_s:.1f}s "
-                f"(retry {event.retry}): {event.reason}",
+                shown(
+                    f"retrying {event.case_id} in {event.delay_s:.1f}s "
+                    f"(retry {event.retry}): {event.reason}"
+                ),
                 markup=False,
                 highlight=False,
             )
@@ -464,7 +406,6 @@ def _print_summary(
     replaced_earlier: bool = False,
 ) -> None:
     """A few short lines that read well in a terminal and in a CI log alike."""
-    latencies = sorted(totals.latencies)
     models = ", ".join(model_label(m.name) for m in plan.models) or "-"
     out.print(
         f"[bold]llmtest run[/] · {plural(totals.cases + totals.skipped, 'case')} on {models} · "
@@ -478,9 +419,8 @@ def _print_summary(
         highlight=False,
     )
     figures = []
-    if latencies:
-        p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
-        figures.append(f"latency p50 {latencies[len(latencies) // 2]:.0f} ms, p95 {p95:.0f} ms")
+    if totals.latencies:
+        figures.append(latency_line(totals.latencies))
     figures.append(f"{totals.tokens} tokens" if totals.usage_reported else "tokens not reported")
     if totals.cost_reported:
         figures.append(f"cost ${totals.cost_usd:.4f}")
@@ -489,7 +429,7 @@ def _print_summary(
         case = outcome.execution.case
         label = "ERROR" if outcome.status == "error" else "FAILED"
         out.print(
-            f"{label} {case.suite}::{case.id} - {_one_line(outcome)[:200]}",
+            shown(f"{label} {case.suite}::{case.id} - {_one_line(outcome)[:200]}"),
             markup=False,
             highlight=False,
         )

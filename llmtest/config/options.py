@@ -43,7 +43,12 @@ class Shard:
         return f"{self.index}/{self.count}"
 
 
+DEFAULT_HISTORY = ".llmtest/history.sqlite"
+"""Where the run history is kept, from the project folder (pytest) or the current one."""
+
+
 def positive_int(text: str) -> int:
+    """A count of at least 1 (``--concurrency``, ``--repeat``, ``--max-cases``, ``--last``)."""
     try:
         value = int(text)
     except (TypeError, ValueError):
@@ -68,6 +73,18 @@ def positive_float(text: str) -> float:
     return value
 
 
+def argparse_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse`` for argparse (and pytest's parser): a bad value is a usage error."""
+
+    def parse_argument(text: str) -> Any:
+        try:
+            return parse(text)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse_argument
+
+
 @dataclass(frozen=True)
 class Option:
     """``name`` is the CLI flag without dashes; pytest prefixes it with ``llm-``."""
@@ -79,11 +96,7 @@ class Option:
     metavar: str | None = None
 
     def argparse_type(self, text: str) -> Any:
-        """``parse`` for argparse (and pytest's parser): a bad value is a usage error."""
-        try:
-            return self.parse(text)
-        except ConfigError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+        return argparse_type(self.parse)(text)
 
     @property
     def pytest_flag(self) -> str:
@@ -178,9 +191,9 @@ OPTIONS += (
     ),
     Option(
         "history",
-        "SQLite database that keeps every run (default .llmtest/history.sqlite)",
+        f"SQLite database that keeps every run (default {DEFAULT_HISTORY})",
         str,
-        ".llmtest/history.sqlite",
+        DEFAULT_HISTORY,
         "PATH",
     ),
     Option(

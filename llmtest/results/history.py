@@ -22,13 +22,13 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from llmtest.config.options import DEFAULT_HISTORY
 from llmtest.config.secrets import Redactor
 from llmtest.errors import LLMTestError
 from llmtest.results.figures import Status, case_verdict, mean
 from llmtest.results.jsonl import load_results
 from llmtest.results.record import CaseResult, RunHeader
 
-DEFAULT_PATH = ".llmtest/history.sqlite"
 BUSY_TIMEOUT_S = 30.0
 
 Step = str | Callable[[sqlite3.Connection], None]
@@ -229,7 +229,9 @@ class History:
     folder) is created by the first :meth:`record_run`. Queries on a missing file return
     nothing rather than creating one."""
 
-    def __init__(self, path: Path | str = DEFAULT_PATH, redactor: Redactor | None = None) -> None:
+    def __init__(
+        self, path: Path | str = DEFAULT_HISTORY, redactor: Redactor | None = None
+    ) -> None:
         self.path = Path(path)
         self._redact = redactor or Redactor()
 

@@ -63,24 +63,24 @@ def run(*args: str) -> int:
 def test_all_pass_exits_0_and_streams_a_header_and_one_record_per_case(project: Path) -> None:
     assert run("tests", "--out", "runs/a.jsonl") == 0
     results = load_results(project / "runs/a.jsonl")
-    assert results.header["model"]["name"] == "bot"
-    assert results.header["suites"] == {
-        "tests/test_lib.llm.jsonl": results.header["suites"]["tests/test_lib.llm.jsonl"]
+    assert results.headers[0].model["name"] == "bot"
+    assert results.headers[0].suites == {
+        "tests/test_lib.llm.jsonl": results.headers[0].suites["tests/test_lib.llm.jsonl"]
     }
-    assert sorted(c["case_id"] for c in results.cases) == ["c0", "c1", "c2"]
-    assert {c["status"] for c in results.cases} == {"pass"}
+    assert sorted(c.case_id for c in results.cases) == ["c0", "c1", "c2"]
+    assert {c.status for c in results.cases} == {"pass"}
 
 
 def test_a_second_run_to_the_same_file_replaces_the_first(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run("tests", "--out", "runs/a.jsonl") == 0
-    first = load_results(project / "runs/a.jsonl").header["run_id"]
+    first = load_results(project / "runs/a.jsonl").headers[0].run_id
     capsys.readouterr()
     assert run("tests", "--out", "runs/a.jsonl") == 0
     results = load_results(project / "runs/a.jsonl")
-    assert len(results.headers) == 1 and results.header["run_id"] != first
-    assert sorted(c["case_id"] for c in results.cases) == ["c0", "c1", "c2"]
+    assert len(results.headers) == 1 and results.headers[0].run_id != first
+    assert sorted(c.case_id for c in results.cases) == ["c0", "c1", "c2"]
     assert "results: runs/a.jsonl (it held an earlier run: replaced)" in capsys.readouterr().out
 
 
@@ -108,11 +108,11 @@ def test_a_bad_case_file_exits_2_naming_file_line_case_and_field(
 
 def test_selection_by_tag_id_and_max_cases(project: Path) -> None:
     run("tests", "--tags", "even", "--out", "tags.jsonl")
-    assert sorted(c["case_id"] for c in load_results("tags.jsonl").cases) == ["c0", "c2"]
+    assert sorted(c.case_id for c in load_results("tags.jsonl").cases) == ["c0", "c2"]
     run("tests", "--exclude-tags", "even", "--out", "excl.jsonl")
-    assert [c["case_id"] for c in load_results("excl.jsonl").cases] == ["c1"]
+    assert [c.case_id for c in load_results("excl.jsonl").cases] == ["c1"]
     run("tests", "-k", "c[12]", "--out", "ids.jsonl")
-    assert sorted(c["case_id"] for c in load_results("ids.jsonl").cases) == ["c1", "c2"]
+    assert sorted(c.case_id for c in load_results("ids.jsonl").cases) == ["c1", "c2"]
     run("tests", "--max-cases", "1", "--out", "max.jsonl")
     assert len(load_results("max.jsonl").cases) == 1
 
@@ -124,7 +124,7 @@ def test_shards_split_the_cases_without_overlap_and_merge_back(
     make_project(tmp_path, fake_provider, cases=20)
     for k in (1, 2, 3):
         assert run("tests", "--shard", f"{k}/3", "--out", f"shard{k}.jsonl") == 0
-    ids = [[c["case_id"] for c in load_results(f"shard{k}.jsonl").cases] for k in (1, 2, 3)]
+    ids = [[c.case_id for c in load_results(f"shard{k}.jsonl").cases] for k in (1, 2, 3)]
     assert sorted(i for shard in ids for i in shard) == sorted(f"c{i}" for i in range(20))
     assert all(ids)
     assert (
@@ -141,7 +141,7 @@ def test_an_empty_shard_names_the_run_model_and_merges(project: Path) -> None:
         assert run("tests", "--shard", f"{k}/4", "--out", f"shard{k}.jsonl") == 0
     counts = [len(load_results(f"shard{k}.jsonl").cases) for k in (1, 2, 3, 4)]
     assert 0 in counts and sum(counts) == 3
-    headers = [load_results(f"shard{k}.jsonl").header["model"]["name"] for k in (1, 2, 3, 4)]
+    headers = [load_results(f"shard{k}.jsonl").headers[0].model["name"] for k in (1, 2, 3, 4)]
     assert headers == ["bot"] * 4
     shards = [f"shard{k}.jsonl" for k in (1, 2, 3, 4)]
     assert main(["merge", *shards, "--out", "all.jsonl"]) == 0
@@ -157,7 +157,7 @@ def test_merge_refuses_different_models(project: Path, capsys: pytest.CaptureFix
 
 def test_repeat_records_every_attempt(project: Path) -> None:
     assert run("tests", "-k", "c0", "--repeat", "3", "--out", "r.jsonl") == 0
-    assert sorted(c["attempt"] for c in load_results("r.jsonl").cases) == [0, 1, 2]
+    assert sorted(c.attempt for c in load_results("r.jsonl").cases) == [0, 1, 2]
 
 
 def test_fault_injection_every_case_is_decided_on_its_merits(
@@ -174,8 +174,8 @@ def test_fault_injection_every_case_is_decided_on_its_merits(
     results = load_results("faults.jsonl")
     assert code == 0
     assert len(results.cases) == 500
-    assert {c["status"] for c in results.cases} == {"pass"}
-    retries = sum(c["retries"] for c in results.cases)
+    assert {c.status for c in results.cases} == {"pass"}
+    retries = sum(c.retries for c in results.cases)
     assert retries > 0
     assert requests == 500 + retries
 
@@ -212,7 +212,7 @@ def test_interrupt_then_resume_runs_only_what_is_missing(
         _, err = process.communicate(timeout=30)
         assert process.returncode == 130, err
         assert "--resume r.jsonl" in err
-        before = {c["prompt"] for c in load_results(results_file).cases}
+        before = {c.prompt for c in load_results(results_file).cases}
         assert 40 <= len(before) < 500
         resume = [
             sys.executable,
@@ -232,9 +232,10 @@ def test_interrupt_then_resume_runs_only_what_is_missing(
         assert resumed.returncode == 0, resumed.stderr
         final = load_results(results_file)
         assert len(final.cases) == 500
-        assert len({c["case_id"] for c in final.cases}) == 500
+        assert len({c.case_id for c in final.cases}) == 500
         assert len(final.headers) == 1
         for prompt in before:
+            assert prompt is not None
             assert len(server.requests_for(prompt)) == 1
 
 
@@ -262,7 +263,7 @@ def test_a_resumed_run_is_judged_on_the_whole_file(
     )
     assert run("tests/test_fail.llm.yaml", "tests/test_lib.llm.jsonl", "--out", "r.jsonl") == 1
     partial(project / "r.jsonl", "nope")
-    assert [c["status"] for c in load_results(project / "r.jsonl").cases] == ["fail"]
+    assert [c.status for c in load_results(project / "r.jsonl").cases] == ["fail"]
     capsys.readouterr()
     assert run("tests", "--resume", "r.jsonl") == 1
     out = capsys.readouterr().out
@@ -285,8 +286,8 @@ def test_a_resume_reuses_the_runs_model_and_reruns_changed_cases(
     # No --model: the run's own model, not the project default.
     assert run("tests", "--resume", "r.jsonl") == 0
     final = load_results(project / "r.jsonl")
-    assert sorted(c["case_id"] for c in final.cases) == ["c0", "c1", "c2", "later"]
-    assert {c["model"] for c in final.cases} == {"other"}
+    assert sorted(c.case_id for c in final.cases) == ["c0", "c1", "c2", "later"]
+    assert {c.model for c in final.cases} == {"other"}
     assert len(fake_provider.requests_for("question zero")) == 1
 
 
@@ -306,7 +307,7 @@ def test_retry_errors_runs_again_only_what_got_no_answer(
         assert run("tests", "--resume", "r.jsonl") == 2  # errors are records: nothing runs
         assert run("tests", "--resume", "r.jsonl", "--retry-errors") == 0
         final = load_results(project / "r.jsonl")
-        assert sorted((c["case_id"], c["status"]) for c in final.cases) == [
+        assert sorted((c.case_id, c.status) for c in final.cases) == [
             ("c0", "pass"),
             ("c1", "pass"),
             ("c2", "pass"),
@@ -327,7 +328,7 @@ def test_a_mixed_model_run_resumes_without_model_only(
     assert run("tests", "--resume", "r.jsonl", "--model", "echo") == 2
     assert "resume it without --model echo" in capsys.readouterr().err
     assert run("tests", "--resume", "r.jsonl") == 0
-    models = {c["case_id"]: c["model"] for c in load_results(project / "r.jsonl").cases}
+    models = {c.case_id: c.model for c in load_results(project / "r.jsonl").cases}
     assert models == {"c0": "bot", "c1": "bot", "c2": "bot", "e": "echo:"}
 
 
@@ -356,7 +357,7 @@ def test_a_crash_torn_last_line_is_dropped_before_the_resume_appends(project: Pa
     assert run("tests", "--resume", "r.jsonl") == 0
     final = load_results(project / "r.jsonl")
     assert final.skipped_lines == 0
-    assert sorted(c["case_id"] for c in final.cases) == ["c0", "c1", "c2"]
+    assert sorted(c.case_id for c in final.cases) == ["c0", "c1", "c2"]
 
 
 def test_shards_resumed_after_an_edit_still_merge(project: Path) -> None:
@@ -367,7 +368,7 @@ def test_shards_resumed_after_an_edit_still_merge(project: Path) -> None:
     assert run("tests", "--shard", "1/2", "--resume", "s1.jsonl") == 0
     assert run("tests", "--shard", "2/2", "--resume", "s2.jsonl") == 0
     assert main(["merge", "s1.jsonl", "s2.jsonl", "--out", "all.jsonl"]) == 0
-    assert sorted(c["case_id"] for c in load_results(project / "all.jsonl").cases) == [
+    assert sorted(c.case_id for c in load_results(project / "all.jsonl").cases) == [
         "c0",
         "c1",
         "c2",

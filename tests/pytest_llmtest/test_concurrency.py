@@ -92,3 +92,31 @@ def test_xdist_workers_each_call_only_their_own_items(pytester: pytest.Pytester)
     calls = [line for log in pytester.path.glob("calls-*.log") for line in log.read_text().split()]
     assert sorted(calls) == sorted(f"p{i}" for i in range(20))
     result.stdout.fnmatch_lines(["*20 cases on callable:app:answer · 20 passed*"])
+
+
+@pytest.mark.parametrize("dist", ["loadfile", "loadscope"])
+def test_an_xdist_worker_starts_every_case_of_a_file_it_is_sent(
+    pytester: pytest.Pytester, dist: str
+) -> None:
+    """Under the dist modes that keep a file on one worker, the cases of a file are all in
+    flight at once (each answer here waits until all four calls have arrived)."""
+    pytester.makepyfile(
+        app=textwrap.dedent("""
+        import asyncio
+        _arrived = []
+        _all_here = None
+        async def answer(prompt):
+            global _all_here
+            if _all_here is None:
+                _all_here = asyncio.Event()
+            _arrived.append(prompt)
+            if len(_arrived) == 4:
+                _all_here.set()
+            await asyncio.wait_for(_all_here.wait(), 10)
+            return "ok"
+    """)
+    )
+    lines = "\n".join(f"  - {{id: c{i}, prompt: p{i}, assert: [{{equals: ok}}]}}" for i in range(4))
+    pytester.makefile(".llm.yaml", test_a=f"model: 'callable:app:answer'\ncases:\n{lines}\n")
+    result = pytester.runpytest_subprocess("-n", "2", "--dist", dist)
+    result.assert_outcomes(passed=4)

@@ -23,10 +23,10 @@ def suite(pytester: pytest.Pytester) -> pytest.Pytester:
 def test_results_file_has_a_header_and_one_record_per_case(suite: pytest.Pytester) -> None:
     suite.runpytest("--llm-results", "runs/r.jsonl").assert_outcomes(passed=12)
     results = load_results(suite.path / "runs/r.jsonl")
-    assert results.header["model"]["name"] == "echo:"
-    assert list(results.header["suites"]) == ["test_lib.llm.yaml"]
+    assert results.headers[0].model["name"] == "echo:"
+    assert list(results.headers[0].suites) == ["test_lib.llm.yaml"]
     assert len(results.cases) == 12
-    assert {c["run_id"] for c in results.cases} == {results.header["run_id"]}
+    assert {c.run_id for c in results.cases} == {results.headers[0].run_id}
     assert (suite.path / ".llmtest/history.sqlite").exists()
 
 
@@ -35,8 +35,8 @@ def test_xdist_workers_append_to_one_results_file(suite: pytest.Pytester) -> Non
     result.assert_outcomes(passed=12)
     results = load_results(suite.path / "r.jsonl")
     assert len(results.headers) == 1
-    assert sorted(c["case_id"] for c in results.cases) == sorted(f"c{i}" for i in range(12))
-    assert {c["run_id"] for c in results.cases} == {results.header["run_id"]}
+    assert sorted(c.case_id for c in results.cases) == sorted(f"c{i}" for i in range(12))
+    assert {c.run_id for c in results.cases} == {results.headers[0].run_id}
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
@@ -44,13 +44,13 @@ def test_a_second_session_replaces_the_first_run_in_the_file(
     suite: pytest.Pytester, workers: list[str]
 ) -> None:
     suite.runpytest_subprocess(*workers, "--llm-results", "r.jsonl").assert_outcomes(passed=12)
-    first = load_results(suite.path / "r.jsonl").header["run_id"]
+    first = load_results(suite.path / "r.jsonl").headers[0].run_id
     second = suite.runpytest_subprocess(*workers, "--llm-results", "r.jsonl")
     second.assert_outcomes(passed=12)
     second.stdout.fnmatch_lines(["results: r.jsonl (it held an earlier run: replaced)"])
     results = load_results(suite.path / "r.jsonl")
-    assert len(results.headers) == 1 and results.header["run_id"] != first
-    assert sorted(c["case_id"] for c in results.cases) == sorted(f"c{i}" for i in range(12))
+    assert len(results.headers) == 1 and results.headers[0].run_id != first
+    assert sorted(c.case_id for c in results.cases) == sorted(f"c{i}" for i in range(12))
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
@@ -65,17 +65,17 @@ def test_a_skipped_case_is_recorded_as_the_runner_records_it(
     )
     result = pytester.runpytest_subprocess(*workers, "--llm-results", "r.jsonl")
     result.assert_outcomes(passed=1, skipped=1)
-    records = {c["case_id"]: c for c in load_results(pytester.path / "r.jsonl").cases}
+    records = {c.case_id: c for c in load_results(pytester.path / "r.jsonl").cases}
     assert sorted(records) == ["a", "b"]
-    assert (records["b"]["status"], records["b"]["error"]) == ("skip", "not yet")
-    assert records["b"]["model"] == "echo:"
+    assert (records["b"].status, records["b"].error) == ("skip", "not yet")
+    assert records["b"].model == "echo:"
 
 
 def test_shards_partition_the_cases(suite: pytest.Pytester) -> None:
     seen: list[str] = []
     for k in (1, 2, 3):
         suite.runpytest("--llm-shard", f"{k}/3", f"--llm-results=s{k}.jsonl")
-        seen += [c["case_id"] for c in load_results(suite.path / f"s{k}.jsonl").cases]
+        seen += [c.case_id for c in load_results(suite.path / f"s{k}.jsonl").cases]
     assert sorted(seen) == sorted(f"c{i}" for i in range(12))
 
 
@@ -88,7 +88,7 @@ def test_repeat_option_records_every_attempt(suite: pytest.Pytester) -> None:
     suite.runpytest(
         "-k", "c1 and not c10 and not c11", "--llm-repeat", "3", "--llm-results", "r.jsonl"
     ).assert_outcomes(passed=1)
-    attempts = sorted(c["attempt"] for c in load_results(suite.path / "r.jsonl").cases)
+    attempts = sorted(c.attempt for c in load_results(suite.path / "r.jsonl").cases)
     assert attempts == [0, 1, 2]
 
 
