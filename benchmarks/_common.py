@@ -166,6 +166,13 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
 
 
+def load_average() -> str:
+    """The machine's load (1/5/15-minute averages), printed at a benchmark's start and end:
+    a figure taken while other processes competed for the cores is not a measurement."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min; {os.cpu_count()} cores)"
+
+
 GC_PROBE_CONFTEST = r"""
 # Written by an llmtest benchmark: cyclic-GC time and the moment atexit runs, of one run.
 import atexit, gc, json, os, time
