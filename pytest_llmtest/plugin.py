@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import pytest
 
+from llmtest._gc import gc_paused
 from llmtest.cases.files import DEFAULT_FILE_PATTERNS, is_case_file
 from llmtest.config.options import OPTIONS
-from llmtest.engine._gc import gc_paused
 from pytest_llmtest.fixtures import llm
 
 if TYPE_CHECKING:

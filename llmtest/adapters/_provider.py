@@ -10,6 +10,7 @@ engine retries what is retryable and honours ``retry_after``; the SDKs never ret
 from __future__ import annotations
 
 import email.utils
+import importlib
 import json
 import math
 import os
@@ -22,10 +23,10 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
+from llmtest._gc import gc_paused
 from llmtest.adapters.base import Message, Request, Response, Usage, build_messages
 from llmtest.config.project import ModelConfig, model_label
 from llmtest.config.secrets import Redactor
-from llmtest.engine._gc import gc_paused
 from llmtest.errors import ConfigError, ModelCallError
 
 PLACEHOLDER_API_KEY = "unused"
@@ -75,6 +76,10 @@ class ProviderAdapter(ABC, Generic[ClientT]):
     """The endpoint under the client's base URL."""
     example_model: ClassVar[str]
     """Named in the error for a config that names no model."""
+    client_class: ClassVar[str]
+    """The SDK's async client, in the SDK's package of the adapter's ``name``."""
+    base_error: ClassVar[str]
+    """The SDK's root exception class."""
 
     @classmethod
     def check_config(cls, config: ModelConfig) -> None:
@@ -94,9 +99,25 @@ class ProviderAdapter(ABC, Generic[ClientT]):
         self._errors: SDKErrors | None = None
         self._secret: str | None = None
 
-    @abstractmethod
     def _create_client(self, api_key: str) -> tuple[ClientT, SDKErrors]:
-        """Import the SDK and build its async client with SDK retries off."""
+        """Import the SDK and build its async client: SDK retries off (the engine retries),
+        over the SDK's own aiohttp transport. Both official SDKs share this shape."""
+        sdk = importlib.import_module(self.name)
+        client = getattr(sdk, self.client_class)(
+            api_key=api_key,
+            base_url=self.config.base_url,
+            timeout=self.config.timeout_s,
+            max_retries=0,
+            http_client=sdk.DefaultAioHttpClient(),
+        )
+        errors = SDKErrors(
+            base=getattr(sdk, self.base_error),
+            status=sdk.APIStatusError,
+            timeout=sdk.APITimeoutError,
+            connection=sdk.APIConnectionError,
+            validation=sdk.APIResponseValidationError,
+        )
+        return cast(ClientT, client), errors
 
     @abstractmethod
     def _body(self, messages: Sequence[Message], params: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING, Any
 from llmtest.adapters._provider import (
     MalformedResponse,
     ProviderAdapter,
-    SDKErrors,
     int_or_none,
     str_or_none,
 )
 from llmtest.adapters.base import Message, Usage
 
 if TYPE_CHECKING:
-    from anthropic import AsyncAnthropic
+    from anthropic import AsyncAnthropic  # noqa: F401 - the client type named in the base class
 
 DEFAULT_MAX_TOKENS = 1024
 """The Messages API requires ``max_tokens``; this is used when no param sets it."""
@@ -35,26 +34,9 @@ class AnthropicAdapter(ProviderAdapter["AsyncAnthropic"]):
     name = "anthropic"
     default_key_env = "ANTHROPIC_API_KEY"
     example_model = "claude-sonnet-4-5"
+    client_class = "AsyncAnthropic"
+    base_error = "AnthropicError"
     path = "/v1/messages"
-
-    def _create_client(self, api_key: str) -> tuple[AsyncAnthropic, SDKErrors]:
-        import anthropic
-
-        client = anthropic.AsyncAnthropic(
-            api_key=api_key,
-            base_url=self.config.base_url,
-            timeout=self.config.timeout_s,
-            max_retries=0,
-            http_client=anthropic.DefaultAioHttpClient(),
-        )
-        errors = SDKErrors(
-            base=anthropic.AnthropicError,
-            status=anthropic.APIStatusError,
-            timeout=anthropic.APITimeoutError,
-            connection=anthropic.APIConnectionError,
-            validation=anthropic.APIResponseValidationError,
-        )
-        return client, errors
 
     def _body(self, messages: Sequence[Message], params: Mapping[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING, Any
 from llmtest.adapters._provider import (
     MalformedResponse,
     ProviderAdapter,
-    SDKErrors,
     int_or_none,
     str_or_none,
 )
 from llmtest.adapters.base import Message, Usage
 
 if TYPE_CHECKING:
-    from openai import AsyncOpenAI
+    from openai import AsyncOpenAI  # noqa: F401 - the client type named in the base class
 
 
 class OpenAIAdapter(ProviderAdapter["AsyncOpenAI"]):
@@ -33,26 +32,9 @@ class OpenAIAdapter(ProviderAdapter["AsyncOpenAI"]):
     name = "openai"
     default_key_env = "OPENAI_API_KEY"
     example_model = "gpt-4o-mini"
+    client_class = "AsyncOpenAI"
+    base_error = "OpenAIError"
     path = "/chat/completions"
-
-    def _create_client(self, api_key: str) -> tuple[AsyncOpenAI, SDKErrors]:
-        import openai
-
-        client = openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=self.config.base_url,
-            timeout=self.config.timeout_s,
-            max_retries=0,
-            http_client=openai.DefaultAioHttpClient(),
-        )
-        errors = SDKErrors(
-            base=openai.OpenAIError,
-            status=openai.APIStatusError,
-            timeout=openai.APITimeoutError,
-            connection=openai.APIConnectionError,
-            validation=openai.APIResponseValidationError,
-        )
-        return client, errors
 
     def _body(self, messages: Sequence[Message], params: Mapping[str, Any]) -> dict[str, Any]:
         return {"model": self.config.model, "messages": list(messages), **params}

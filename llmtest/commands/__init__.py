@@ -1,1 +1,2 @@
-"""The ``llmtest`` sub-commands, one module each; each module has ``register(subparsers)``."""
+"""The ``llmtest`` sub-commands, one module each: its ``SUMMARY``, ``DESCRIPTION``,
+``add_arguments(parser)`` and ``run(args)`` (see main.py)."""

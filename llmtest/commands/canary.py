@@ -7,7 +7,6 @@ import argparse
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -20,15 +19,15 @@ from llmtest.engine.settings import ModelChoice
 from llmtest.errors import LLMTestError
 from llmtest.results.jsonl import load_results
 
+SUMMARY = "run the cases on a baseline and a candidate model and gate the promotion"
+DESCRIPTION = (
+    "Run every case on both models in one interleaved run (a slow minute at the provider "
+    "hurts both alike), write both results files, compare them and apply the gate. Exit 0 = "
+    "promote, 1 = blocked, 2 = cannot decide."
+)
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "canary",
-        help="run the cases on a baseline and a candidate model and gate the promotion",
-        description="Run every case on both models in one interleaved run (a slow minute at "
-        "the provider hurts both alike), write both results files, compare them and apply "
-        "the gate. Exit 0 = promote, 1 = blocked, 2 = cannot decide.",
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser, models=())
     parser.add_argument(
         "--baseline",
@@ -56,7 +55,6 @@ def register(subparsers: Any) -> None:
         ("--junit", "JUnit XML"),
     ):
         parser.add_argument(flag, metavar="PATH", help=f"write the {what} comparison report")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from llmtest.cases.loader import load_suite
 from llmtest.compare.comparison import compare_results
@@ -16,16 +15,16 @@ from llmtest.compare.output import emit_reports
 from llmtest.errors import LLMTestError
 from llmtest.results.jsonl import ResultsFile, load_results
 
+SUMMARY = "compare a candidate run with a baseline run and gate the promotion"
+DESCRIPTION = (
+    "Pair the cases of two results files by (suite, case id, case hash), report "
+    "regressions, fixes, pass rates, latency, cost and output drift, and apply the gate "
+    "([tool.llmtest.gate] or --gate FILE). Exit 0 = promote, 1 = blocked, 2 = cannot decide "
+    "(errors, missing data)."
+)
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "compare",
-        help="compare a candidate run with a baseline run and gate the promotion",
-        description="Pair the cases of two results files by (suite, case id, case hash), "
-        "report regressions, fixes, pass rates, latency, cost and output drift, and apply "
-        "the gate ([tool.llmtest.gate] or --gate FILE). Exit 0 = promote, 1 = blocked, "
-        "2 = cannot decide (errors, missing data).",
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("baseline", type=Path, metavar="BASELINE", nargs="?")
     parser.add_argument("candidate", type=Path, metavar="CANDIDATE", nargs="?")
     parser.add_argument(
@@ -58,7 +57,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--junit", metavar="PATH", help="write JUnit XML: each regression a failing test"
     )
-    parser.set_defaults(func=run)
 
 
 def _inputs(args: argparse.Namespace) -> tuple[ResultsFile, ResultsFile]:

@@ -15,12 +15,11 @@ from llmtest.results.history import CaseRun, FlakyCase, History, RecordedRun
 DEFAULT_LIMIT = 20
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "history",
-        help="show recorded runs, a case's or suite's record over time, flaky cases",
-        description="Query the run history database. With no option: the latest runs.",
-    )
+SUMMARY = "show recorded runs, a case's or suite's record over time, flaky cases"
+DESCRIPTION = "Query the run history database. With no option: the latest runs."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         type=Path,
@@ -44,29 +43,19 @@ def register(subparsers: Any) -> None:
         help="record a results file (.jsonl) in the database",
     )
     parser.add_argument("--model", metavar="NAME", help="only runs of this model")
-    parser.add_argument(
-        "--window",
-        type=argparse_type(positive_int),
-        default=10,
-        metavar="N",
-        help="--flaky: look at each model's last N runs (default 10)",
-    )
-    parser.add_argument(
-        "--min-runs",
-        type=argparse_type(positive_int),
-        default=3,
-        metavar="N",
-        help="--flaky: ignore cases with fewer pass/fail verdicts (default 3)",
-    )
-    parser.add_argument(
-        "--limit",
-        type=argparse_type(positive_int),
-        default=DEFAULT_LIMIT,
-        metavar="N",
-        help=f"rows to show (default {DEFAULT_LIMIT})",
-    )
+    for flag, default, what in (
+        ("--window", 10, "--flaky: look at each model's last N runs"),
+        ("--min-runs", 3, "--flaky: ignore cases with fewer pass/fail verdicts"),
+        ("--limit", DEFAULT_LIMIT, "rows to show"),
+    ):
+        parser.add_argument(
+            flag,
+            type=argparse_type(positive_int),
+            default=default,
+            metavar="N",
+            help=f"{what} (default {default})",
+        )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

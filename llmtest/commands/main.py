@@ -21,8 +21,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"llmtest {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
+        # A command module declares SUMMARY (for llmtest --help), DESCRIPTION (for its own
+        # --help), add_arguments(parser) and run(args) -> exit code.
         module = importlib.import_module(f"llmtest.commands.{name}")
-        module.register(subparsers)
+        command = subparsers.add_parser(
+            name, help=module.SUMMARY, description=getattr(module, "DESCRIPTION", None)
+        )
+        module.add_arguments(command)
+        command.set_defaults(func=module.run)
     return parser
 
 

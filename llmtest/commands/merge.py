@@ -5,26 +5,24 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from llmtest.errors import LLMTestError
 from llmtest.results.jsonl import ResultsFile, load_results, new_run_id, write_results
 from llmtest.results.record import CaseResult, RunHeader
 
+SUMMARY = "combine results files of shards into one"
+DESCRIPTION = (
+    "Combine results files (e.g. one per CI shard) into one file. Runs of different models "
+    "or of different versions of a suite are refused unless --force."
+)
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "merge",
-        help="combine results files of shards into one",
-        description="Combine results files (e.g. one per CI shard) into one file. Runs of "
-        "different models or of different versions of a suite are refused unless --force.",
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", type=Path, metavar="RESULTS")
     parser.add_argument("--out", required=True, type=Path, metavar="PATH")
     parser.add_argument(
         "--force", action="store_true", help="merge even across models or suite versions"
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

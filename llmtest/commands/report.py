@@ -7,7 +7,6 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from llmtest.errors import LLMTestError
 from llmtest.reports import render_html, render_json, render_junit, render_markdown
@@ -24,13 +23,14 @@ _RENDERERS: dict[str, Callable[[ResultsFile], str]] = {
 }
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "report",
-        help="write reports (JUnit XML, Markdown, HTML, JSON) from a results file",
-        description="Write reports from a results file. With no output option, print the "
-        "Markdown summary. PATH '-' writes to standard output.",
-    )
+SUMMARY = "write reports (JUnit XML, Markdown, HTML, JSON) from a results file"
+DESCRIPTION = (
+    "Write reports from a results file. With no output option, print the Markdown summary. "
+    "PATH '-' writes to standard output."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", type=Path, metavar="RESULTS.jsonl")
     parser.add_argument("--junit", metavar="PATH", help="JUnit XML for CI test dashboards")
     parser.add_argument(
@@ -40,7 +40,6 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--html", metavar="PATH", help="one self-contained HTML page")
     parser.add_argument("--json", metavar="PATH", help="a machine-readable summary")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -33,12 +33,11 @@ from llmtest.results.summary import Counts, summarize
 PLAIN_PROGRESS_EVERY_S = 5.0
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "run",
-        help="run case files against a model and stream results to a JSONL file",
-        description="Run every case file under PATHS (default: the current folder).",
-    )
+SUMMARY = "run case files against a model and stream results to a JSONL file"
+DESCRIPTION = "Run every case file under PATHS (default: the current folder)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser, models=("model",))
     parser.add_argument(
         "--out",
@@ -60,7 +59,6 @@ def register(subparsers: Any) -> None:
         help="with --resume: also run again the attempts that ended in an error (after an "
         "outage, say); their error records are replaced",
     )
-    parser.set_defaults(func=run)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, *, models: tuple[str, ...]) -> None:

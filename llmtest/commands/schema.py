@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from llmtest.cases.schema import case_file_schema
 
+SUMMARY = "print the JSON Schema of case files"
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "schema", help="print the JSON Schema of case files"
-    )
-    parser.set_defaults(func=run)
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """It takes none."""
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, get_args
 
+from llmtest._gc import gc_paused
 from llmtest.compare.drift import DriftSummary, measure_drift
 from llmtest.compare.pairing import CasePair, Change, Pairing, pair_cases
 from llmtest.compare.stats import Interval, mcnemar_exact, ratio, wilson_interval
-from llmtest.engine._gc import gc_paused
 from llmtest.results.jsonl import ResultsFile
 from llmtest.results.summary import CaseSummary, Counts, LatencySummary, RunSummary, summarize
 

@@ -8,7 +8,7 @@ from llmtest.assertions.base import AssertionResult
 from llmtest.engine.engine import Attempt, Execution
 from llmtest.errors import LLMTestError
 from llmtest.results.figures import case_verdict
-from llmtest.results.record import CaseResult, Status
+from llmtest.results.record import CaseResult, Status, case_fields
 
 OUTPUT_EXCERPT = 400
 
@@ -95,9 +95,6 @@ def _evaluate_attempt(execution: Execution, attempt: Attempt, run_id: str) -> Ca
         status = "pass" if all(a.passed for a in assertions) else "fail"
     return CaseResult(
         run_id=run_id,
-        suite=case.suite,
-        case_id=case.id,
-        case_hash=case.hash,
         model=model.name,
         attempt=attempt.index,
         status=status,
@@ -107,11 +104,8 @@ def _evaluate_attempt(execution: Execution, attempt: Attempt, run_id: str) -> Ca
         input_tokens=response.usage.input_tokens if response else None,
         output_tokens=response.usage.output_tokens if response else None,
         cost_usd=response.cost_usd if response else None,
-        tags=case.tags,
         error=attempt.error,
         retries=attempt.retries,
         provider_model=response.model if response else None,
-        prompt=case.prompt,
-        min_pass_rate=case.min_pass_rate,
-        repeat=case.repeat,
+        **case_fields(case),
     )

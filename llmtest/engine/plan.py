@@ -8,11 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from llmtest._gc import gc_paused
 from llmtest.cases.loader import display_path, load_suite
 from llmtest.cases.model import Case, Suite
 from llmtest.cases.selection import Selection
 from llmtest.config.project import ModelConfig
-from llmtest.engine._gc import gc_paused
 from llmtest.engine.settings import ModelChoice
 from llmtest.errors import CaseFileError, ConfigError
 from llmtest.results.jsonl import ResultsFile

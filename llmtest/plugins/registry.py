@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import functools
 import importlib
+from typing import TYPE_CHECKING
 
 import pluggy
 
-from llmtest.assertions.base import AssertionType
-from llmtest.assertions.excerpt import short_repr
 from llmtest.errors import ConfigError
 from llmtest.plugins import hookspecs
 from llmtest.plugins.hookspecs import AdapterFactory
+
+if TYPE_CHECKING:
+    from llmtest.assertions.base import AssertionType
 
 ENTRY_POINT_GROUPS = ("llmtest.adapters", "llmtest.assertions")
 _BUILTIN_PLUGINS = ("llmtest.adapters.builtin", "llmtest.assertions.builtin")
@@ -48,6 +50,9 @@ def adapter_factories() -> dict[str, AdapterFactory]:
 @functools.cache
 def assertion_types() -> dict[str, AssertionType]:
     """Every installed assertion type by name; a plugin's wins over a built-in's."""
+    from llmtest.assertions.base import AssertionType
+    from llmtest.assertions.excerpt import short_repr
+
     types: dict[str, AssertionType] = {}
     # pluggy calls the last registered plugin first: reverse so third parties override.
     for group in reversed(plugin_manager().hook.llmtest_assertions()):

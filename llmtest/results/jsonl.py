@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from llmtest._gc import gc_paused
 from llmtest.config.project import ModelConfig
 from llmtest.config.secrets import Redactor
-from llmtest.engine._gc import gc_paused
 from llmtest.errors import LLMTestError
 from llmtest.results.record import CaseResult
 from llmtest.results.record import RunHeader as RunHeader

@@ -289,13 +289,23 @@ def _assertion(data: object, where: str) -> AssertionResult:
     )
 
 
+def case_fields(case: Case) -> dict[str, Any]:
+    """What every record of ``case`` says about the case itself, whatever its outcome."""
+    return {
+        "suite": case.suite,
+        "case_id": case.id,
+        "case_hash": case.hash,
+        "tags": case.tags,
+        "prompt": case.prompt,
+        "min_pass_rate": case.min_pass_rate,
+        "repeat": case.repeat,
+    }
+
+
 def skip_record(case: Case, model: ModelConfig | None, run_id: str) -> CaseResult:
     """The record of a case its file marks ``skip:``: the reason is in ``error``."""
     return CaseResult(
         run_id=run_id,
-        suite=case.suite,
-        case_id=case.id,
-        case_hash=case.hash,
         model=model.name if model else "",
         attempt=0,
         status="skip",
@@ -305,9 +315,6 @@ def skip_record(case: Case, model: ModelConfig | None, run_id: str) -> CaseResul
         input_tokens=None,
         output_tokens=None,
         cost_usd=None,
-        tags=case.tags,
         error=case.skip,
-        prompt=case.prompt,
-        min_pass_rate=case.min_pass_rate,
-        repeat=case.repeat,
+        **case_fields(case),
     )

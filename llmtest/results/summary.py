@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from llmtest._gc import gc_paused
 from llmtest.assertions.base import mean_score
-from llmtest.engine._gc import gc_paused
 from llmtest.results import figures
 from llmtest.results.figures import Status
 from llmtest.results.jsonl import ResultsFile
