@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from llmtest._gc import gc_paused
 from llmtest.assertions.base import mean_score
 from llmtest.cases import Case, Suite, load_suite
 from llmtest.cases.loader import display_path
@@ -41,6 +42,13 @@ class CaseFailed(Exception):
 
 class LLMCaseFile(pytest.File):
     def collect(self) -> Iterator[LLMCaseItem]:
+        """pytest takes the whole list at once; a large case library allocates millions of
+        long-lived objects here, which the cyclic garbage collector would scan over and
+        over (seconds for 10,000 cases): it is paused while the file is collected."""
+        with gc_paused(freeze=False):
+            yield from self._collect()
+
+    def _collect(self) -> Iterator[LLMCaseItem]:
         state = llm_session(self.config)
         try:
             suite = load_suite(self.path, display_path(self.path, self.config.rootpath))
@@ -108,7 +116,7 @@ class LLMCaseItem(pytest.Item):
         self.execution = future.result()
         errors = self.execution.errors
         if errors:
-            self._finish(evaluate(self.execution))
+            self._finish(evaluate(self.execution, self.state.run.run_id))
             unique = list(dict.fromkeys(errors))
             detail = unique[0] if len(unique) == 1 else "\n".join(f"- {e}" for e in unique)
             count = (
@@ -121,7 +129,7 @@ class LLMCaseItem(pytest.Item):
             )
 
     def runtest(self) -> None:
-        outcome = self._finish(evaluate(self.execution))
+        outcome = self._finish(evaluate(self.execution, self.state.run.run_id))
         if outcome.status != "pass":
             raise CaseFailed(outcome)
 

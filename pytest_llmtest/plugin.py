@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import pytest
 
-from llmtest._gc import gc_paused
 from llmtest.cases.files import DEFAULT_FILE_PATTERNS, is_case_file
 from llmtest.config.options import OPTIONS
 from pytest_llmtest.fixtures import llm
@@ -77,20 +76,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_collection(session: pytest.Session) -> Generator[None, None, None]:
-    """Collecting a large case library allocates millions of long-lived objects; the cyclic
-    garbage collector would scan them over and over (seconds for 10,000 cases), and again at
-    pytest's and the interpreter's exit. Pause it while collecting, and once cases exist,
-    freeze what was collected out of its sight for the rest of the process (reference
-    counting still frees them; only cycles among them wait for the process to end)."""
-    with gc_paused(freeze=False):
-        collected = yield
-    if _llm_items(session.items):
-        gc.freeze()
-    return collected
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``--llm-shard K/N`` keeps this machine's share of the cases (other tests stay)."""
     state = _existing_state(config)
@@ -108,6 +93,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     cases = [item.case for item in _llm_items(session.items)]
     if not cases:
         return
+    # The collected cases live as long as the process: out of the cyclic collector's
+    # sight, every later collection (and pytest's exit) skips them (reference counting
+    # still frees them; only cycles among them wait for the process to end).
+    gc.freeze()
     config.pluginmanager.register(ItemHooks(), "llmtest-items")
     if not _is_xdist_worker(config):
         _register_summary(config)

@@ -6,6 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
+# The plugin imports PyYAML only when it collects a case file. An in-process pytester run
+# that imports it first would have it removed again with the run's other new modules, and
+# PyYAML's C extension cannot be imported a second time: import it once, for the session.
+import yaml  # noqa: F401
+
 from tests.support.llm_server import FakeLLMServer
 
 

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from llmtest._gc import gc_paused
 from llmtest.adapters.base import Message
 from llmtest.assertions.base import AssertionType, BuildContext
 from llmtest.cases.model import AssertionSpec, Case, Suite
@@ -134,7 +135,10 @@ def load_suite(path: Path | str, display: str | None = None) -> Suite:
     path = Path(path)
     name = display or path.as_posix()
     loader = _SuiteLoader(name, assertion_types())
-    cases = loader.load(path, name, _Inherited(), stack=())
+    # Every object built here lives as long as the suite: the cyclic collector would only
+    # scan them again and again while they are being built (see llmtest/_gc.py).
+    with gc_paused(freeze=False):
+        cases = loader.load(path, name, _Inherited(), stack=())
     suite_hash = hashlib.sha256("".join(c.hash for c in cases).encode()).hexdigest()[:16]
     return Suite(
         path=name,

@@ -121,6 +121,7 @@ class Engine:
         self._reservations: dict[
             str, Callable[[], contextlib.AbstractAsyncContextManager[Any]]
         ] = {}
+        self._cached: dict[str, Callable[[Request], bool] | None] = {}
         self._limiters: dict[str, RateLimiter] = {}
         self._lock = threading.Lock()
 
@@ -242,6 +243,10 @@ class Engine:
             )
             if self.wrap_adapter is not None:
                 adapter = self.wrap_adapter(adapter, model)
+            # Asked once per model: a protocol isinstance check costs microseconds per call.
+            self._cached[model.name] = (
+                adapter.is_cached if isinstance(adapter, CachingLayer) else None
+            )
             self._adapters[model.name] = adapter
         return adapter
 
@@ -283,7 +288,7 @@ class Engine:
             limiter = RateLimiter(model.requests_per_minute, model.tokens_per_minute)
             self._limiters[model.name] = limiter
         reserve = self._reservations[model.name]
-        is_cached = adapter.is_cached if isinstance(adapter, CachingLayer) else None
+        is_cached = self._cached[model.name]
         retry = 0
         while True:
             # A cached answer costs the provider nothing: no budget, no turn at the model.

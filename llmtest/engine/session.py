@@ -114,7 +114,9 @@ class ResultsOutput:
     def record(self, results: Iterable[CaseResult]) -> None:
         if self.writer is not None:
             for result in results:
-                self.writer.write(dataclasses.replace(result, run_id=self.run_id))
+                if result.run_id != self.run_id:
+                    result = dataclasses.replace(result, run_id=self.run_id)
+                self.writer.write(result)
 
     def close(self) -> None:
         if self.writer is not None:

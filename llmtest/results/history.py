@@ -570,6 +570,17 @@ _case_key = itemgetter(*(_COLUMN[c] for c in ("run_id", "suite", "case_id", "cas
 def _verdict(attempts: Sequence[Sequence[Any]]) -> tuple[Any, ...]:
     """attempts, attempts_passed, status, score, latency_ms and error of one case."""
     column = _COLUMN
+    if len(attempts) == 1:  # most cases: no lists to build
+        (one,) = attempts
+        status: Status = one[column["status"]]
+        return (
+            1,
+            int(status == "pass"),
+            case_verdict((status,), one[column["min_pass_rate"]]),
+            one[column["score"]],
+            one[column["latency_ms"]],
+            one[column["error"]],
+        )
     statuses: list[Status] = [a[column["status"]] for a in attempts]
     scores = [a[column["score"]] for a in attempts]
     latencies = [a[column["latency_ms"]] for a in attempts]
