@@ -99,7 +99,19 @@ def test_no_secret_reaches_any_output(tmp_path: Path, monkeypatch: pytest.Monkey
         env = {**os.environ, "LLM_BEARER": bearer}
         llmtest = [sys.executable, "-m", "llmtest"]
         commands = [
-            [*llmtest, "run", "tests", "--out", "runs/r.jsonl", "--progress", "plain"],
+            [
+                *llmtest,
+                "run",
+                "tests",
+                "--out",
+                "runs/r.jsonl",
+                "--progress",
+                "plain",
+                "--cache",
+                "on",
+                "--record",
+                "cassettes",
+            ],
             [
                 *llmtest,
                 "report",
@@ -134,6 +146,8 @@ def test_no_secret_reaches_any_output(tmp_path: Path, monkeypatch: pytest.Monkey
             )
             printed += done.stdout + done.stderr
     assert "absent" in printed  # the failure lines were printed
+    assert list((tmp_path / ".llmtest" / "cache").rglob("*.json"))  # an answer was cached
+    assert list((tmp_path / "cassettes").rglob("*.json"))  # and recorded
     written = b"".join(
         p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != "pyproject.toml"
     )
