@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from llmtest._gc import gc_paused
 from llmtest.assertions.base import mean_score
 from llmtest.cases import Case, Suite, load_suite
 from llmtest.cases.loader import display_path
 from llmtest.engine.evaluation import CaseOutcome, evaluate
 from llmtest.errors import CaseFileError, ConfigError, LLMTestError
 from llmtest.reports.terminal import shown
+from pytest_llmtest.plugin import pause_gc_for_collection
 from pytest_llmtest.state import LLMSession, llm_session
 
 TAG_MARKER_HELP = "llmtest case tag (from a case file)"
@@ -42,13 +42,7 @@ class CaseFailed(Exception):
 
 class LLMCaseFile(pytest.File):
     def collect(self) -> Iterator[LLMCaseItem]:
-        """pytest takes the whole list at once; a large case library allocates millions of
-        long-lived objects here, which the cyclic garbage collector would scan over and
-        over (seconds for 10,000 cases): it is paused while the file is collected."""
-        with gc_paused(freeze=False):
-            yield from self._collect()
-
-    def _collect(self) -> Iterator[LLMCaseItem]:
+        pause_gc_for_collection(self.config)
         state = llm_session(self.config)
         try:
             suite = load_suite(self.path, display_path(self.path, self.config.rootpath))

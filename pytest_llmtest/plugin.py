@@ -76,6 +76,30 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+gc_paused_key = pytest.StashKey[bool]()
+"""Set when collecting a case file paused the cyclic garbage collector."""
+
+
+def pause_gc_for_collection(config: pytest.Config) -> None:
+    """Collecting a large case library allocates millions of long-lived objects (the cases,
+    then pytest's items, nodes and reports for them), which the cyclic collector would scan
+    over and over (seconds for 10,000 cases). From the first case file on, it is paused
+    until collection ends; a project without case files collects as without llmtest."""
+    if gc.isenabled():
+        gc.disable()
+        config.stash[gc_paused_key] = True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
+    try:
+        return (yield)
+    finally:
+        if session.config.stash.get(gc_paused_key, False):
+            del session.config.stash[gc_paused_key]
+            gc.enable()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``--llm-shard K/N`` keeps this machine's share of the cases (other tests stay)."""
     state = _existing_state(config)
