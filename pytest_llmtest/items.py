@@ -18,6 +18,7 @@ from pytest_llmtest.plugin import pause_gc_for_collection
 from pytest_llmtest.state import LLMSession, llm_session
 
 TAG_MARKER_HELP = "llmtest case tag (from a case file)"
+LLMTEST_MARK = pytest.mark.llmtest
 
 
 class ModelCallFailed(pytest.fail.Exception):  # type: ignore[name-defined,misc]
@@ -54,17 +55,23 @@ class LLMCaseFile(pytest.File):
             if state.settings.repeat is not None:
                 case = dataclasses.replace(case, repeat=state.settings.repeat)
             item = LLMCaseItem.from_parent(self, name=case.id, case=case)
-            item.add_marker("llmtest")
+            item.add_marker(LLMTEST_MARK)
             if case.skip:
                 # A mark, not pytest.skip() in setup: the report then points at the case.
                 item.add_marker(pytest.mark.skip(reason=case.skip))
             for tag in case.tags:
-                if tag not in state.registered_markers:
-                    self.config.addinivalue_line("markers", f"{tag}: {TAG_MARKER_HELP}")
-                    state.registered_markers.add(tag)
-                item.add_marker(tag)
+                item.add_marker(self._tag_mark(state, tag))
             yield item
         state.suites[suite.path] = suite.hash
+
+    def _tag_mark(self, state: LLMSession, tag: str) -> pytest.MarkDecorator:
+        """A tag's marker, registered the first time it is seen (``--strict-markers``);
+        made once per tag, as 10,000 cases would otherwise look each up 10,000 times."""
+        mark = state.tag_marks.get(tag)
+        if mark is None:
+            self.config.addinivalue_line("markers", f"{tag}: {TAG_MARKER_HELP}")
+            mark = state.tag_marks[tag] = getattr(pytest.mark, tag)
+        return mark
 
 
 def _check_models(state: LLMSession, suite: Suite) -> None:

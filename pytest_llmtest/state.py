@@ -43,7 +43,8 @@ class LLMSession:
         self.suites: dict[str, str] = {}
         self.futures: dict[str, concurrent.futures.Future[Execution]] = {}
         self.outcomes: dict[str, CaseOutcome] = {}
-        self.registered_markers: set[str] = set()
+        self.tag_marks: dict[str, pytest.MarkDecorator] = {}
+        """The marker of every case tag seen, registered with pytest."""
         if settings.model is not None:
             try:
                 self.run.models.resolve(settings.model)
