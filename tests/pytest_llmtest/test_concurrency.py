@@ -54,24 +54,7 @@ def test_bad_concurrency_value_is_a_usage_error(pytester: pytest.Pytester) -> No
 
 
 def test_async_callables_run_on_the_engine_loop(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        app=textwrap.dedent("""
-        import asyncio
-        _arrived = []
-        _all_here = None
-        async def answer(prompt):
-            global _all_here
-            if _all_here is None:
-                _all_here = asyncio.Event()
-            _arrived.append(prompt)
-            if len(_arrived) == 3:
-                _all_here.set()
-            await asyncio.wait_for(_all_here.wait(), 5)
-            return "ok"
-    """)
-    )
-    lines = "\n".join(f"  - {{id: c{i}, prompt: p{i}, assert: [{{equals: ok}}]}}" for i in range(3))
-    pytester.makefile(".llm.yaml", test_a=f"model: 'callable:app:answer'\ncases:\n{lines}\n")
+    cases_that_wait_for_each_other(pytester, 3)
     pytester.runpytest().assert_outcomes(passed=3)
 
 
@@ -100,8 +83,16 @@ def test_an_xdist_worker_starts_every_case_of_a_file_it_is_sent(
 ) -> None:
     """Under the dist modes that keep a file on one worker, the cases of a file are all in
     flight at once (each answer here waits until all four calls have arrived)."""
+    cases_that_wait_for_each_other(pytester, 4)
+    result = pytester.runpytest_subprocess("-n", "2", "--dist", dist)
+    result.assert_outcomes(passed=4)
+
+
+def cases_that_wait_for_each_other(pytester: pytest.Pytester, count: int) -> None:
+    """A case file of ``count`` cases on an async app whose every answer waits until all
+    ``count`` calls have arrived: they pass only if they are in flight together."""
     pytester.makepyfile(
-        app=textwrap.dedent("""
+        app=textwrap.dedent(f"""
         import asyncio
         _arrived = []
         _all_here = None
@@ -110,13 +101,13 @@ def test_an_xdist_worker_starts_every_case_of_a_file_it_is_sent(
             if _all_here is None:
                 _all_here = asyncio.Event()
             _arrived.append(prompt)
-            if len(_arrived) == 4:
+            if len(_arrived) == {count}:
                 _all_here.set()
             await asyncio.wait_for(_all_here.wait(), 10)
             return "ok"
     """)
     )
-    lines = "\n".join(f"  - {{id: c{i}, prompt: p{i}, assert: [{{equals: ok}}]}}" for i in range(4))
+    lines = "\n".join(
+        f"  - {{id: c{i}, prompt: p{i}, assert: [{{equals: ok}}]}}" for i in range(count)
+    )
     pytester.makefile(".llm.yaml", test_a=f"model: 'callable:app:answer'\ncases:\n{lines}\n")
-    result = pytester.runpytest_subprocess("-n", "2", "--dist", dist)
-    result.assert_outcomes(passed=4)
