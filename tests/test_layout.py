@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 IMPORT_ORDER = (
     "errors",
     "_gc",
+    "_text",
     "config",
     "plugins",
     "adapters",

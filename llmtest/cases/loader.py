@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from llmtest._gc import gc_paused
+from llmtest._text import has_controls
 from llmtest.adapters.base import Message
 from llmtest.assertions.base import AssertionType, BuildContext
 from llmtest.cases.model import AssertionSpec, Case, Suite
@@ -246,7 +247,10 @@ class _SuiteLoader:
         )
 
     def _claim_id(self, at: _CaseAt) -> None:
-        """Case ids are unique across a suite and everything it includes."""
+        """Case ids are unique across a suite and everything it includes, and printable:
+        an id is part of pytest's node ids and of every line that names the case."""
+        if has_controls(at.case_id):  # the message's prefix shows the id escaped
+            raise at.error("holds a control character; use printable text", ("id",), "id")
         if at.case_id in self.seen_ids:
             first_display, first_line = self.seen_ids[at.case_id]
             where = (

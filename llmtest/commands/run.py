@@ -184,8 +184,8 @@ def prepare(args: argparse.Namespace, console: Console) -> Prepared | int:
 
 def run(args: argparse.Namespace) -> int:
     # soft_wrap: a message is one line however narrow the terminal (grep-able in CI logs).
-    console = Console(stderr=True, soft_wrap=True)
-    out = Console(soft_wrap=True)
+    console = Console(stderr=True, soft_wrap=True, emoji=False)
+    out = Console(soft_wrap=True, emoji=False)
     prepared = prepare(args, console)
     if isinstance(prepared, int):
         return prepared

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -64,12 +65,26 @@ def non_negative_int(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
+    """A finite number above 0 (``--timeout``): ``nan`` and ``inf`` parse as floats but
+    would make every comparison with them false, or wait for ever."""
     try:
         value = float(text)
     except (TypeError, ValueError):
         raise ConfigError(f"expected a number, got {text!r}") from None
-    if value <= 0:
-        raise ConfigError(f"expected a number above 0, got {value}")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"expected a finite number above 0, got {text!r}")
+    return value
+
+
+MAX_REPEAT = 1000
+"""The most attempts of one case, on the command line as in case files (the schema's
+``repeat`` maximum)."""
+
+
+def repeat_count(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_REPEAT:
+        raise ConfigError(f"expected at most {MAX_REPEAT} attempts per case, got {value}")
     return value
 
 
@@ -198,8 +213,8 @@ OPTIONS += (
     ),
     Option(
         "repeat",
-        "call the model N times per case (overrides the case files' repeat)",
-        positive_int,
+        "call the model N times per case, at most 1000 (overrides the case files' repeat)",
+        repeat_count,
         None,
         "N",
     ),

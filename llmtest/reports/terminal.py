@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from llmtest._text import escape_controls
 from llmtest.config.secrets import Redactor
 from llmtest.reports.format import format_ms
 from llmtest.results.figures import percentile
@@ -19,5 +20,5 @@ def latency_line(latencies_ms: Sequence[float]) -> str:
 
 def shown(text: str) -> str:
     """Text from outside (a model's answer, a provider's error) as a terminal line may show
-    it: every known secret masked."""
-    return Redactor()(text)
+    it: every known secret masked, every control character escaped."""
+    return escape_controls(Redactor()(text))
