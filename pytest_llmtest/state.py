@@ -16,7 +16,7 @@ from llmtest.engine.engine import Execution, Job
 from llmtest.engine.evaluation import CaseOutcome
 from llmtest.engine.session import RunSession
 from llmtest.engine.settings import RunSettings
-from llmtest.errors import ConfigError
+from llmtest.errors import ConfigError, LLMTestError
 
 
 class LLMSession:
@@ -76,7 +76,10 @@ class LLMSession:
         spec = self.run.models.spec_for()
         if not cases and spec:
             models.append(self.run.models.resolve(spec))
-        self.run.output.open(self.run.header(models, self.suites))
+        try:
+            self.run.output.open(self.run.header(models, self.suites))
+        except LLMTestError as exc:
+            raise pytest.UsageError(f"--llm-results: {exc}") from None
 
     def record(self, outcome: CaseOutcome) -> None:
         self._output().record(outcome.results)
@@ -90,7 +93,7 @@ class LLMSession:
         header."""
         output = self.run.output
         if output.writer is None and output.path is not None:
-            output.open(None)
+            output.open(None, claim=False)
         return output
 
     def submit(self, nodeid: str, case: Case) -> concurrent.futures.Future[Execution] | None:

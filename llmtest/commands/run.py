@@ -202,9 +202,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if resumed is not None:
         check_resume_model(resumed.header, plan, given=args.llm_model)
+        session.output.open(None)  # claimed before it is rewritten
         if resumed.rewrite:
             write_results(args.resume, resumed.header, resumed.file.cases)
-        session.output.open(None)
     else:
         header = session.header(plan.models, {s.path: s.hash for s in prepared.suites})
         session.output.open(header, stream_history=True)

@@ -94,10 +94,13 @@ class ResultsOutput:
         self.replaced = False
         """Whether this run's header replaced an earlier run in the file."""
 
-    def open(self, header: RunHeader | None, *, stream_history: bool = False) -> None:
-        """Open the file, beginning it with ``header`` (a resumed run passes none and
-        appends). With ``stream_history`` the history rows are built as records are written
-        (one process writes them all); otherwise the file is imported when the run ends."""
+    def open(
+        self, header: RunHeader | None, *, stream_history: bool = False, claim: bool = True
+    ) -> None:
+        """Open the file, claimed for this run (see ResultWriter.claim), beginning it with
+        ``header`` (a resumed run passes none and appends; an xdist worker neither claims
+        nor begins it). With ``stream_history`` the history rows are built as records are
+        written (one process writes them all); otherwise the file is imported at the end."""
         if self.path is None:
             return
         history = self.session.settings.history
@@ -110,6 +113,8 @@ class ResultsOutput:
         if header is not None:
             self.writer.write_header(header)
             self.replaced = self.writer.replaced
+        elif claim:
+            self.writer.claim()
 
     def record(self, results: Iterable[CaseResult]) -> None:
         if self.writer is not None:

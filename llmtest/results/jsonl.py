@@ -3,6 +3,11 @@ case finishes, so a crash or Ctrl-C loses nothing that finished."""
 
 from __future__ import annotations
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
+
 import json
 import os
 import subprocess
@@ -105,10 +110,27 @@ class ResultWriter(JsonlAppender):
         self.replaced = False
         """Whether starting this run replaced an earlier run's records at the path."""
 
+    def claim(self) -> None:
+        """Hold the file for this run until it is closed: a second run writing the same
+        file at the same time is refused, where its records would have mixed with these.
+        (pytest-xdist workers append below their controller's claim without one.)"""
+        if fcntl is None:  # pragma: no cover - not POSIX
+            return
+        with self._lock:
+            assert self._fd is not None
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LLMTestError(
+                    f"{self.path} is being written by another run right now; let it finish "
+                    "or choose another results file"
+                ) from None
+
     def write_header(self, header: RunHeader) -> None:
-        """Begin the file with ``header``. A results file holds one run, so whatever an
-        earlier run left at this path is replaced; a resumed run writes no header and
-        appends to its own records."""
+        """Claim the file and begin it with ``header``. A results file holds one run, so
+        whatever an earlier run left at this path is replaced; a resumed run writes no
+        header and appends to its own records."""
+        self.claim()
         with self._lock:
             if self._fd is not None and os.fstat(self._fd).st_size:
                 os.ftruncate(self._fd, 0)

@@ -497,3 +497,45 @@ def test_a_repeated_case_that_errors_shows_the_error(
         "; openai model 'status-400': OPENAI_API_KEY is not set; export it or "
         "set api_key_env in [tool.llmtest.models.<alias>]"
     )
+
+
+def test_a_second_run_into_the_same_results_file_is_refused_while_the_first_writes(
+    tmp_path: Path,
+) -> None:
+    """Two runs at once into one --out would mix their records; the second is refused with
+    a message, and the first finishes with only its own records."""
+    (tmp_path / "app.py").write_text(
+        textwrap.dedent("""
+        import pathlib, time
+
+        def answer(prompt):
+            release = pathlib.Path(__file__).with_name("release")
+            for _ in range(1200):  # at most a minute, never a fixed sleep
+                if release.exists():
+                    return prompt
+                time.sleep(0.05)
+            return "released by nobody"
+    """)
+    )
+    (tmp_path / "pyproject.toml").write_text('[tool.llmtest]\nmodel = "callable:app:answer"\n')
+    (tmp_path / "test_a.llm.yaml").write_text("cases: [{id: a, prompt: hi}]\n")
+    command = [sys.executable, "-m", "llmtest", "run", "--out", "r.jsonl", "--progress", "none"]
+    first = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        for _ in range(600):
+            results = tmp_path / "r.jsonl"
+            if results.exists() and results.read_text().strip():
+                break
+            time.sleep(0.05)
+        second = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2
+        assert second.stderr.strip().splitlines() == [
+            "llmtest run: r.jsonl is being written by another run right now; let it finish or "
+            "choose another results file"
+        ]
+    finally:
+        (tmp_path / "release").touch()
+        out, _ = first.communicate(timeout=60)
+    assert first.returncode == 0, out
+    final = load_results(tmp_path / "r.jsonl")
+    assert len(final.headers) == 1 and [c.case_id for c in final.cases] == ["a"]

@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from llmtest.results import load_results
+from llmtest.results.jsonl import ResultWriter
 
 SUITE = "\n".join(
     ["model: 'echo:'", "cases:"]
@@ -106,3 +107,12 @@ def test_record_then_replay_without_the_model(pytester: pytest.Pytester) -> None
     (pytester.path / "app.py").unlink()
     result = pytester.runpytest("--llm-model", "replay:cassettes")
     result.assert_outcomes(passed=1)
+
+
+def test_a_results_file_another_run_is_writing_is_a_usage_error(suite: pytest.Pytester) -> None:
+    with ResultWriter(suite.path / "r.jsonl") as other_run:
+        other_run.claim()
+        result = suite.runpytest_subprocess("--llm-results", "r.jsonl")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--llm-results: *r.jsonl is being written by another run*"])
+    assert not result.errlines[0].startswith("Traceback")
