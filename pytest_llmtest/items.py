@@ -137,7 +137,10 @@ class LLMCaseItem(pytest.Item):
     def _finish(self, outcome: CaseOutcome) -> CaseOutcome:
         self.outcome = outcome
         self.state.outcomes[self.nodeid] = outcome
-        self.state.record(outcome)
+        try:
+            self.state.record(outcome)
+        except LLMTestError as exc:  # a full disk: stop the session, in one line
+            pytest.exit(f"llmtest: {exc}", returncode=pytest.ExitCode.INTERRUPTED)
         self._record_properties()
         return outcome
 

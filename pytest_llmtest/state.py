@@ -121,11 +121,15 @@ class LLMSession:
     def finish(self, *, controller: bool) -> None:
         """Stop the engine, close the results file; the controller records the history
         (from the file, so that every xdist worker's records are included)."""
-        self.run.close()
+        try:
+            self.run.close()
+        except LLMTestError as exc:
+            print(f"llmtest: {exc}", file=sys.stderr)
+        warnings = self.run.warnings()
         if controller:
-            warning = self.run.output.store_history()
-            if warning:
-                print(f"llmtest: {warning}", file=sys.stderr)
+            warnings.append(self.run.output.store_history() or "")
+        for warning in filter(None, warnings):
+            print(f"llmtest: warning: {warning}", file=sys.stderr)
 
 
 session_key = pytest.StashKey[LLMSession]()

@@ -212,9 +212,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     totals = _execute(args, session, plan, display)
     elapsed = time.perf_counter() - started
-    warning = session.output.store_history()
-    if warning:
-        console.print(f"warning: {warning}", markup=False)
+    for warning in [*session.warnings(), session.output.store_history()]:
+        if warning:
+            console.print(f"warning: {warning}", markup=False, highlight=False)
     results_path = Path(session.settings.results or "")
     # A resumed run's verdict is the whole file's, not only this session's share.
     whole = summarize(load_results(results_path)).counts if resumed is not None else None

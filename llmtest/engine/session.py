@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmtest.adapters.layers import build_layers
+from llmtest.adapters.layers import Layers, build_layers
 from llmtest.cases.model import Case
 from llmtest.config.project import ModelConfig, ProjectConfig
 from llmtest.engine.engine import Engine, Execution, Job, RetryEvent
@@ -93,6 +93,8 @@ class ResultsOutput:
         self.recorder: RunRecorder | None = None
         self.replaced = False
         """Whether this run's header replaced an earlier run in the file."""
+        self.opened = False
+        """Whether the file was opened for the run (a run that could not is not recorded)."""
 
     def open(
         self, header: RunHeader | None, *, stream_history: bool = False, claim: bool = True
@@ -115,6 +117,7 @@ class ResultsOutput:
             self.replaced = self.writer.replaced
         elif claim:
             self.writer.claim()
+        self.opened = True
 
     def record(self, results: Iterable[CaseResult]) -> None:
         if self.writer is not None:
@@ -130,7 +133,7 @@ class ResultsOutput:
     def store_history(self) -> str | None:
         """Record the finished run in the history; the warning to show if that failed."""
         history = self.session.settings.history
-        if history is None or self.path is None:
+        if history is None or self.path is None or not self.opened:
             return None
         path = self.session.settings.path(history)
         try:
@@ -160,6 +163,7 @@ class RunSession:
         self.models = ModelChoice(project, settings)
         self.on_retry = on_retry
         self.engine: Engine | None = None
+        self.layers: Layers | None = None
         results = settings.path(settings.results) if settings.results else None
         self.output = ResultsOutput(self, results, run_id or new_run_id())
         """The run's results file (``settings.results``; none without it)."""
@@ -177,17 +181,22 @@ class RunSession:
 
     def start_engine(self) -> Engine:
         if self.engine is None:
+            self.layers = build_layers(
+                cache_mode=self.settings.cache, record=self.settings.record, root=self.settings.root
+            )
             self.engine = Engine(
                 concurrency=self.settings.concurrency,
                 on_retry=self.on_retry,
-                wrap_adapter=build_layers(
-                    cache_mode=self.settings.cache,
-                    record=self.settings.record,
-                    root=self.settings.root,
-                ),
+                wrap_adapter=self.layers,
             )
             self.engine.start()
         return self.engine
+
+    def warnings(self) -> list[str]:
+        """What went wrong without failing any case, to say at the end of the run."""
+        cache = self.layers.cache if self.layers is not None else None
+        warning = cache.warning() if cache is not None else None
+        return [warning] if warning else []
 
     def submit(self, jobs: Sequence[Job]) -> list[concurrent.futures.Future[Execution]]:
         return self.start_engine().submit_many(jobs)

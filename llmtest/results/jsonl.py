@@ -8,12 +8,14 @@ try:
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None  # type: ignore[assignment]
 
+import contextlib
+import errno
 import json
 import os
 import subprocess
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,14 +71,25 @@ class JsonlAppender:
 
     def __init__(self, path: Path | str, redactor: Redactor | None = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._redact = redactor or Redactor()
         self._lock = threading.Lock()
-        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        with self._disk_errors():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    @contextlib.contextmanager
+    def _disk_errors(self) -> Iterator[None]:
+        """A disk that is full, read-only or gone is one sentence naming the file, never a
+        traceback: the run stops there (exit 2), and what was written before stays."""
+        try:
+            yield
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise LLMTestError(f"cannot write {self.what} {self.path}: {reason}") from None
 
     def append(self, record: Mapping[str, Any]) -> None:
         data = _line(record, self._redact).encode("utf-8")
-        with self._lock:
+        with self._lock, self._disk_errors():
             if self._fd is None:
                 raise LLMTestError(f"{self.what} {self.path} is already closed")
             written = os.write(self._fd, data)
@@ -86,9 +99,22 @@ class JsonlAppender:
     def close(self) -> None:
         with self._lock:
             if self._fd is not None:
-                os.fsync(self._fd)
-                os.close(self._fd)
-                self._fd = None
+                fd, self._fd = self._fd, None
+                try:
+                    with self._disk_errors():
+                        _fsync(fd)
+                finally:
+                    os.close(fd)
+
+
+def _fsync(fd: int) -> None:
+    """Flush to the disk; a file that cannot be synced (a pipe, a device) has nothing to
+    lose by it."""
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EROFS, errno.ENOTSUP):
+            raise
 
 
 class ResultWriter(JsonlAppender):
@@ -167,6 +193,8 @@ def read_records(path: Path | str, what: str) -> tuple[list[tuple[int, dict[str,
     last lines (a process that died mid-write) were skipped; any other bad line is an error
     naming it."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a device or a pipe would never end
+        raise LLMTestError(f"{path} is not a {what}: not a regular file")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:

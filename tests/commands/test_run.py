@@ -539,3 +539,32 @@ def test_a_second_run_into_the_same_results_file_is_refused_while_the_first_writ
     assert first.returncode == 0, out
     final = load_results(tmp_path / "r.jsonl")
     assert len(final.headers) == 1 and [c.case_id for c in final.cases] == ["a"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a full disk)")
+def test_a_full_disk_is_one_line_and_exit_2(project: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "llmtest", "run", "tests", "--out", "/dev/full", "--no-history"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "llmtest run: cannot write results file /dev/full: No space left on device"
+    ]
+
+
+def test_a_cache_that_cannot_store_fails_no_case(project: Path) -> None:
+    """Every case got its answer: a cache folder that cannot be written is a warning."""
+    (project / ".llmtest").mkdir()
+    (project / ".llmtest" / "cache").write_text("not a folder")
+    done = subprocess.run(
+        [sys.executable, "-m", "llmtest", "run", "tests", "--out", "r.jsonl", "--cache", "on"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "warning: the response cache could not store 3 answers: " in done.stderr
+    assert {c.status for c in load_results(project / "r.jsonl").cases} == {"pass"}

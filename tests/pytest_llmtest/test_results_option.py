@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +117,13 @@ def test_a_results_file_another_run_is_writing_is_a_usage_error(suite: pytest.Py
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--llm-results: *r.jsonl is being written by another run*"])
     assert not result.errlines[0].startswith("Traceback")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a full disk)")
+def test_a_results_file_on_a_full_disk_is_a_usage_error(suite: pytest.Pytester) -> None:
+    result = suite.runpytest_subprocess("--llm-results", "/dev/full")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+    result.stderr.fnmatch_lines(
+        ["ERROR: --llm-results: cannot write results file /dev/full: No space left on device"]
+    )

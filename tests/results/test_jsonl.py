@@ -142,3 +142,9 @@ def test_every_command_that_reads_results_says_which_line_is_bad(
         f"llmtest {command[0]}: {bad}:2: field 'latency_ms': expected a finite number, got 'fast'"
     ]
     assert not out.exists()
+
+
+def test_a_file_that_never_ends_is_not_read(tmp_path: Path) -> None:
+    """A device or a pipe given as a results file would be read for ever."""
+    with pytest.raises(LLMTestError, match="/dev/zero is not a results file: not a regular file"):
+        load_results("/dev/zero")

@@ -79,6 +79,9 @@ class ResponseCache:
         self.hits = 0
         self.misses = 0
         self.writes = 0
+        self.write_errors = 0
+        self.write_error: str | None = None
+        """The first reason an answer could not be stored (a full disk, say)."""
 
     def path_for(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
@@ -107,9 +110,24 @@ class ResponseCache:
             "response": self.redactor.value(response_to_dict(response)),
         }
         text = self.redactor(json.dumps(entry, ensure_ascii=False, indent=2) + "\n")
-        write_atomic(self.path_for(key), text)
-        self._ignore_in_git()
+        try:
+            write_atomic(self.path_for(key), text)
+            self._ignore_in_git()
+        except OSError as exc:
+            # The case has its answer; a cache that cannot keep it only costs a call later.
+            self.write_errors += 1
+            self.write_error = self.write_error or f"{exc.strerror or exc} ({self.folder})"
+            return
         self.writes += 1
+
+    def warning(self) -> str | None:
+        """What to tell the user at the end of a run, if answers could not be stored."""
+        if not self.write_errors:
+            return None
+        return (
+            f"the response cache could not store {self.write_errors} "
+            f"answer{'s' if self.write_errors != 1 else ''}: {self.write_error}"
+        )
 
     def stats(self) -> CacheStats:
         entries = size = 0
