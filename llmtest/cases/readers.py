@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,33 @@ from llmtest.errors import CaseFileError
 
 PathKey = tuple[str | int, ...]
 
-_YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _YamlLoader(_SafeLoader):  # type: ignore[valid-type,misc]
+    """YAML's safe loader, but ``.nan`` and ``.inf`` are refused where they are written: a
+    NaN passes every bound of the schema (no comparison with it is true) and then breaks
+    verdicts, results files and the history."""
+
+
+def _finite_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    value = float(yaml.SafeLoader.construct_yaml_float(loader, node))
+    if not math.isfinite(value):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"expected a finite number, got {node.value}", node.start_mark
+        )
+    return value
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:float", _finite_float)
+
+
+def _refuse_constant(name: str) -> Any:
+    """JSON's NaN, Infinity and -Infinity, which Python's json reads and the format has not."""
+    raise ValueError(f"expected a finite number, got {name}")
+
+
+_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 @dataclass
@@ -160,11 +187,15 @@ def _read_jsonl(path: Path, display: str, text: str) -> RawSuite:
         if not stripped or stripped.startswith("//"):
             continue
         try:
-            data = json.loads(stripped)
+            data = _JSON.decode(stripped)
         except json.JSONDecodeError as exc:
             raise CaseFileError(
                 display, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number
             ) from None
+        except ValueError as exc:
+            raise CaseFileError(display, str(exc), line=number) from None
+        except RecursionError:
+            raise CaseFileError(display, "the line nests too deeply", line=number) from None
         if not isinstance(data, dict):
             raise CaseFileError(
                 display, f"expected a JSON object per line, got {type(data).__name__}", line=number
@@ -246,6 +277,8 @@ def _csv_case(
                 data[name] = _CSV_NUMBER_COLUMNS[name](cell)
             except ValueError:
                 raise bad_cell(name, f"expected a number, got {cell!r}") from None
+            if not math.isfinite(data[name]):
+                raise bad_cell(name, f"expected a finite number, got {cell!r}")
         elif name.startswith(("vars.", "var:")):
             variables[name.split(".", 1)[-1].split(":", 1)[-1]] = cell
         elif name in _CSV_CASE_COLUMNS and not name.startswith("expected_"):
@@ -281,7 +314,7 @@ def _cell_value(cell: str) -> Any:
     text = cell.strip()
     if text[:1] in "[{" or text in ("true", "false", "null"):
         try:
-            return json.loads(text)
+            return _JSON.decode(text)
         except json.JSONDecodeError:
             if text[-1:] in "]}" and '"' in text:
                 raise

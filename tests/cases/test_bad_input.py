@@ -334,3 +334,31 @@ def test_include_cycle(tmp_path: Path) -> None:
     """,
     )
     assert "includes itself (a cycle)" in message
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", ".NaN"])
+def test_a_non_finite_number_in_yaml_is_refused_at_its_line(tmp_path: Path, value: str) -> None:
+    text = f"cases:\n  - id: a\n    prompt: hi\n    repeat: 3\n    min_pass_rate: {value}\n"
+    message = load_error(tmp_path, text)
+    assert message == f"test_bad.llm.yaml:5: invalid YAML: expected a finite number, got {value}"
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_a_non_finite_number_in_jsonl_is_refused_at_its_line(tmp_path: Path, value: str) -> None:
+    text = '{"id": "ok", "prompt": "hi"}\n{"id": "b", "prompt": "hi", "min_pass_rate": '
+    message = load_error(tmp_path, text + value + "}\n", "test_bad.llm.jsonl")
+    assert message == f"test_bad.llm.jsonl:2: expected a finite number, got {value}"
+
+
+def test_a_non_finite_number_in_csv_names_the_case_and_field(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "id,prompt,min_pass_rate\nx,hi,nan\n", "test_bad.llm.csv")
+    assert message == (
+        "test_bad.llm.csv:2: case 'x': field 'min_pass_rate': expected a finite number, got 'nan'"
+    )
+
+
+def test_a_jsonl_line_nested_too_deeply_is_one_line(tmp_path: Path) -> None:
+    deep = "[" * 10_000 + "]" * 10_000
+    text = '{"id": "a", "prompt": "hi", "vars": {"x": ' + deep + "}}\n"
+    message = load_error(tmp_path, text, "test_bad.llm.jsonl")
+    assert message == "test_bad.llm.jsonl:1: the line nests too deeply"
