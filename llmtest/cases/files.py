@@ -23,7 +23,8 @@ def is_case_file(path: Path, patterns: Sequence[str] = DEFAULT_FILE_PATTERNS) ->
 
 
 def discover(paths: Iterable[Path], patterns: Sequence[str] = DEFAULT_FILE_PATTERNS) -> list[Path]:
-    """Case files named on the command line, or found below the folders named, sorted."""
+    """Case files named on the command line, or found below the folders named, sorted;
+    each file once, however many paths lead to it."""
     found: list[Path] = []
     for path in paths:
         if path.is_file():
@@ -38,4 +39,9 @@ def discover(paths: Iterable[Path], patterns: Sequence[str] = DEFAULT_FILE_PATTE
             )
         else:
             raise ConfigError(f"no such file or folder: {path}")
-    return list(dict.fromkeys(found))
+    # One file reached twice (a symbolic link beside its target, a path named twice) is
+    # one suite: loaded twice it would run every case twice under one suite name.
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())

@@ -568,3 +568,10 @@ def test_a_cache_that_cannot_store_fails_no_case(project: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "warning: the response cache could not store 3 answers: " in done.stderr
     assert {c.status for c in load_results(project / "r.jsonl").cases} == {"pass"}
+
+
+def test_a_case_file_linked_beside_itself_runs_once(project: Path) -> None:
+    (project / "tests" / "test_link.llm.jsonl").symlink_to(project / "tests" / "test_lib.llm.jsonl")
+    assert run("tests", "--out", "r.jsonl") == 0
+    cases = load_results(project / "r.jsonl").cases
+    assert sorted(c.case_id for c in cases) == ["c0", "c1", "c2"]
