@@ -50,6 +50,9 @@ class GatePolicy:
     max_pass_rate_drop: float | None = None
     significance: float = 0.05
     max_errors: int = 0
+    max_missing: int = 0
+    """Baseline cases with no record in the candidate at all (a run that stopped early):
+    beyond this the gate cannot decide, since what is missing may be what regressed."""
     explicit: frozenset[str] = field(default=frozenset(), compare=False)
     source: str = "default gate"
 
@@ -74,7 +77,7 @@ class GatePolicy:
                         f"{where}: 'block_on_tags' must be a list of tag names, got {value!r}"
                     )
                 values[key] = tuple(value)
-            elif key in ("max_regressions", "max_errors"):
+            elif key in ("max_regressions", "max_errors", "max_missing"):
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                     raise ConfigError(
                         f"{where}: {key!r} must be a whole number >= 0, got {value!r}"
@@ -206,6 +209,20 @@ def _max_errors(comparison: Comparison, policy: GatePolicy) -> RuleResult:
         f"{plural(len(undecided), 'paired case')} errored on a side "
         "(undecided: neither regression nor fix)",
         undecided,
+    )
+
+
+def _max_missing(comparison: Comparison, policy: GatePolicy) -> RuleResult:
+    missing = tuple(case.case_id for case in comparison.pairing.baseline_only)
+    total = len(comparison.pairs) + len(comparison.pairing.changed) + len(missing)
+    return RuleResult(
+        "max_missing",
+        f"≤ {policy.max_missing}",
+        str(len(missing)),
+        _held(len(missing) <= policy.max_missing),
+        f"{len(missing)} of the baseline's {plural(total, 'case')} have no record in the candidate",
+        "max_missing" in policy.explicit,
+        missing,
     )
 
 
@@ -342,6 +359,7 @@ def _max_cost_ratio(comparison: Comparison, policy: GatePolicy) -> RuleResult | 
 
 _RULES: tuple[Callable[[Comparison, GatePolicy], RuleResult | None], ...] = (
     _max_errors,
+    _max_missing,
     _max_regressions,
     _block_on_tags,
     _min_pass_rate,
@@ -357,12 +375,18 @@ def _rules(comparison: Comparison, policy: GatePolicy) -> list[RuleResult]:
     return [result for rule in _RULES if (result := rule(comparison, policy)) is not None]
 
 
+_UNDECIDED_RULES = frozenset({"max_errors", "max_missing"})
+"""Rules that leave the gate unable to decide rather than blocking: what errored or is
+missing cannot be called a regression, nor ruled one out."""
+
+
 def evaluate_gate(comparison: Comparison, policy: GatePolicy) -> GateResult:
     """The verdict. A failed rule blocks (a regression seen is certain even if other cases
-    errored); otherwise errors beyond ``max_errors``, no paired case, or a rule the user set
-    that cannot be measured mean "cannot decide"; otherwise promote."""
+    errored); otherwise errors beyond ``max_errors``, baseline cases missing from the
+    candidate beyond ``max_missing``, a torn results file, no paired case, or a rule the user
+    set that cannot be measured mean "cannot decide"; otherwise promote."""
     rules = _rules(comparison, policy)
-    failed = [r for r in rules if r.state == "failed" and r.name != "max_errors"]
+    failed = [r for r in rules if r.state == "failed" and r.name not in _UNDECIDED_RULES]
     if failed:
         reasons = [f"{r.name}: {r.reason}" for r in failed]
         return GateResult(Verdict.BLOCKED, tuple(rules), tuple(reasons), policy)
@@ -371,9 +395,16 @@ def evaluate_gate(comparison: Comparison, policy: GatePolicy) -> GateResult:
         reasons.append("no case is in both runs at the same version")
     elif not [p for p in comparison.pairs if p.change != "skipped"]:
         reasons.append("every paired case was skipped")
+    for side, run in (
+        ("baseline", comparison.baseline_run),
+        ("candidate", comparison.candidate_run),
+    ):
+        if run.skipped_lines:
+            reasons.append(f"the {side}'s results file ends in a torn line: its run did not finish")
     for rule in rules:
-        if rule.name == "max_errors" and rule.state == "failed":
-            reasons.append(f"max_errors: {rule.reason}, more than the {policy.max_errors} allowed")
+        if rule.name in _UNDECIDED_RULES and rule.state == "failed":
+            allowed = getattr(policy, rule.name)
+            reasons.append(f"{rule.name}: {rule.reason}, more than the {allowed} allowed")
         elif rule.state == "not measured" and rule.explicit:
             reasons.append(f"{rule.name}: not measured ({rule.reason})")
     if reasons:

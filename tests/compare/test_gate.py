@@ -7,10 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from llmtest.compare import GatePolicy, RuleResult, Verdict, load_gate
+from llmtest.compare import (
+    GatePolicy,
+    RuleResult,
+    Verdict,
+    compare_results,
+    evaluate_gate,
+    load_gate,
+)
 from llmtest.compare.gate import GateResult
 from llmtest.errors import ConfigError
-from tests.compare.helpers import gate
+from llmtest.results import load_results
+from tests.compare.helpers import gate, pair_files
 from tests.reports.builders import case
 
 
@@ -55,6 +63,32 @@ def test_errors_beyond_max_errors_cannot_decide(tmp_path: Path) -> None:
     assert allowed.verdict is Verdict.PROMOTE
 
 
+def test_a_candidate_missing_baseline_cases_cannot_promote(tmp_path: Path) -> None:
+    """A run that stopped early is no evidence about the cases it never ran."""
+    baseline = [case(f"c{i}") for i in range(40)]
+    _, result = gate(tmp_path, baseline, baseline[:5])
+    assert result.verdict is Verdict.CANNOT_DECIDE and result.exit_code == 2
+    assert result.reasons == (
+        "max_missing: 35 of the baseline's 40 cases have no record in the candidate, "
+        "more than the 0 allowed",
+    )
+    _, allowed = gate(tmp_path, baseline, baseline[:5], GatePolicy(max_missing=35))
+    assert allowed.verdict is Verdict.PROMOTE
+
+
+def test_a_torn_results_file_cannot_promote(tmp_path: Path) -> None:
+    baseline, candidate = pair_files(tmp_path, [case("a")], [case("a")])
+    with candidate.path.open("a") as fh:
+        fh.write('{"type": "case", "case_id": "tor')  # the process died mid-write
+    result = evaluate_gate(
+        compare_results(baseline, load_results(candidate.path)), GatePolicy.default()
+    )
+    assert result.verdict is Verdict.CANNOT_DECIDE
+    assert "the candidate's results file ends in a torn line: its run did not finish" in (
+        result.reasons
+    )
+
+
 def test_no_paired_case_cannot_decide(tmp_path: Path) -> None:
     _, result = gate(tmp_path, [case("a")], [case("b")])
     assert result.verdict is Verdict.CANNOT_DECIDE
@@ -81,6 +115,7 @@ def test_every_rule_reports_its_measured_value(tmp_path: Path) -> None:
     measured = {r.name: (r.measured, r.state) for r in result.rules}
     assert measured == {
         "max_errors": ("0", "held"),
+        "max_missing": ("0", "held"),
         "max_regressions": ("1", "failed"),
         "block_on_tags": ("0", "held"),
         "min_pass_rate": ("75.0%", "failed"),

@@ -81,6 +81,7 @@ def test_every_rule_is_a_row_with_threshold_and_measured_value(tmp_path: Path) -
     table = _section(markdown, "### Gate")
     assert _first_column(table) == [
         "max_errors",
+        "max_missing",
         "max_regressions",
         "block_on_tags",
         "min_pass_rate",
