@@ -136,7 +136,6 @@ class LLMCaseItem(pytest.Item):
 
     def _finish(self, outcome: CaseOutcome) -> CaseOutcome:
         self.outcome = outcome
-        self.state.outcomes[self.nodeid] = outcome
         try:
             self.state.record(outcome)
         except LLMTestError as exc:  # a full disk: stop the session, in one line

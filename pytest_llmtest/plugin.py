@@ -153,6 +153,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 class ItemHooks:
     """The hooks that run for every test, registered only in a session with llmtest items."""
 
+    def __init__(self) -> None:
+        self._cases_by_file: dict[pytest.Collector | None, list[LLMCaseItem]] | None = None
+        """An xdist worker's cases by case file, made at its first case: each file's cases
+        are started once, without a scan of every item per item."""
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
         """Start every selected case's model calls before the first item runs."""
@@ -172,7 +177,11 @@ class ItemHooks:
         ahead: list[pytest.Item | None] = [item, nextitem]
         workerinput: dict[str, Any] = getattr(item.config, "workerinput", {})
         if workerinput.get("llmtest_dist") in DIST_MODES_KEEPING_FILES:
-            ahead.extend(i for i in item.session.items if i.parent is item.parent)
+            if self._cases_by_file is None:
+                self._cases_by_file = {}
+                for case_item in _llm_items(item.session.items):
+                    self._cases_by_file.setdefault(case_item.parent, []).append(case_item)
+            ahead.extend(self._cases_by_file.pop(item.parent, ()))
         _state(item.config).submit_many(
             (i.nodeid, i.case) for i in _llm_items(ahead) if not i.case.skip
         )

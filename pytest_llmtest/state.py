@@ -14,14 +14,14 @@ from llmtest.config import options
 from llmtest.config.project import ModelConfig, load_project_config
 from llmtest.engine.engine import Execution, Job
 from llmtest.engine.evaluation import CaseOutcome
-from llmtest.engine.session import RunSession
+from llmtest.engine.session import ResultsOutput, RunSession
 from llmtest.engine.settings import RunSettings
 from llmtest.errors import ConfigError, LLMTestError
 
 
 class LLMSession:
     """Stored in ``config.stash``: the :class:`~llmtest.engine.session.RunSession` both front
-    ends share, and pytest's own bookkeeping (futures by node id, outcomes, markers)."""
+    ends share, and pytest's own bookkeeping (futures by node id, tag markers)."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -42,7 +42,6 @@ class LLMSession:
         self.settings = settings
         self.suites: dict[str, str] = {}
         self.futures: dict[str, concurrent.futures.Future[Execution]] = {}
-        self.outcomes: dict[str, CaseOutcome] = {}
         self.tag_marks: dict[str, pytest.MarkDecorator] = {}
         """The marker of every case tag seen, registered with pytest."""
         if settings.model is not None:
@@ -88,7 +87,7 @@ class LLMSession:
         """A ``skip:`` case's record, as ``llmtest run`` writes it."""
         self._output().record([self.run.skip_record(case)])
 
-    def _output(self) -> Any:
+    def _output(self) -> ResultsOutput:
         """The results file; an xdist worker opens it to append below the controller's
         header."""
         output = self.run.output

@@ -73,13 +73,6 @@ class RunTotals:
                 self.cost_reported = True
                 self.cost_usd += result.cost_usd
 
-    @property
-    def exit_code(self) -> int:
-        """0 all passed, 1 some case failed, 2 errors prevented a verdict."""
-        if self.errors or self.interrupted:
-            return 2
-        return 1 if self.failed else 0
-
 
 class ResultsOutput:
     """One results file of a run (a canary run has two): its run id, its header, its

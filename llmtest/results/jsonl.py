@@ -132,7 +132,6 @@ class ResultWriter(JsonlAppender):
         super().__init__(path, redactor)
         self.on_record = on_record
         """Also given every case record written (the history's recorder)."""
-        self.written = 0
         self.replaced = False
         """Whether starting this run replaced an earlier run's records at the path."""
 
@@ -165,7 +164,6 @@ class ResultWriter(JsonlAppender):
 
     def write(self, result: CaseResult) -> None:
         self.append(result.to_record())
-        self.written += 1
         if self.on_record is not None:
             self.on_record(result)
 
