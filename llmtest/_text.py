@@ -1,8 +1,11 @@
-"""Text from outside (case files, model answers, provider errors) as a terminal may show it."""
+"""Text from outside (case files, model answers, provider errors) as a terminal may show it.
+Cheap to import: every command and the plugin print through it."""
 
 from __future__ import annotations
 
 import re
+
+from llmtest.config.secrets import Redactor
 
 _CONTROL = re.compile(
     # C0 and C1 controls but newline and tab (ESC starts ANSI and OSC sequences, \r and \b
@@ -20,3 +23,9 @@ def escape_controls(text: str) -> str:
 def has_controls(text: str) -> bool:
     """Whether ``text`` holds a control character (see :func:`escape_controls`)."""
     return _CONTROL.search(text) is not None
+
+
+def shown(text: str) -> str:
+    """Text from outside (a model's answer, a provider's error) as a terminal line may show
+    it: every known secret masked, every control character escaped."""
+    return escape_controls(Redactor()(text))

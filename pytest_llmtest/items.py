@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from llmtest._text import shown
 from llmtest.assertions.base import mean_score
 from llmtest.cases import Case, Suite, load_suite
 from llmtest.cases.loader import display_path
 from llmtest.engine.evaluation import CaseOutcome, evaluate
 from llmtest.errors import CaseFileError, ConfigError, LLMTestError
-from llmtest.reports.terminal import shown
 from pytest_llmtest.plugin import pause_gc_for_collection
 from pytest_llmtest.state import LLMSession, llm_session
 
@@ -50,7 +50,7 @@ class LLMCaseFile(pytest.File):
             if state.settings.model is None:
                 _check_models(state, suite)
         except LLMTestError as exc:
-            raise self.CollectError(str(exc)) from None
+            raise self.CollectError(shown(str(exc))) from None
         for case in suite.cases:
             if state.settings.repeat is not None:
                 case = dataclasses.replace(case, repeat=state.settings.repeat)

@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 IMPORT_ORDER = (
     "errors",
     "_gc",
-    "_text",
     "config",
+    "_text",
     "plugins",
     "adapters",
     "assertions",

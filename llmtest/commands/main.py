@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from llmtest import __version__
+from llmtest._text import shown
 from llmtest.errors import LLMTestError
 
 COMMANDS = ("run", "canary", "compare", "report", "history", "merge", "schema")
@@ -38,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except LLMTestError as exc:
-        print(f"llmtest {args.command}: {exc}", file=sys.stderr)
+        print(f"llmtest {args.command}: {shown(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print(f"llmtest {args.command}: interrupted", file=sys.stderr)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from llmtest._text import escape_controls
-from llmtest.config.secrets import Redactor
 from llmtest.reports.format import format_ms
 from llmtest.results.figures import percentile
 
@@ -16,9 +14,3 @@ def latency_line(latencies_ms: Sequence[float]) -> str:
     give them."""
     p50, p95 = percentile(latencies_ms, 50), percentile(latencies_ms, 95)
     return f"latency p50 {format_ms(p50)}, p95 {format_ms(p95)}"
-
-
-def shown(text: str) -> str:
-    """Text from outside (a model's answer, a provider's error) as a terminal line may show
-    it: every known secret masked, every control character escaped."""
-    return escape_controls(Redactor()(text))
