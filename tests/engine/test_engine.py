@@ -235,15 +235,16 @@ def serial_adapters(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_a_call_waiting_for_its_turn_is_not_timed_out(
     serial_adapters: None, adapter: str, times_out: bool
 ) -> None:
-    # Six calls of 0.2 s, one at a time, timeout 0.5 s: the last three wait longer than that.
-    model = ModelConfig(name="one", adapter=adapter, model="0.2", timeout_s=0.5, max_retries=0)
-    engine = Engine(concurrency=8)
+    # Twenty calls of 0.1 s, one at a time, timeout 1 s: the last ten wait longer than that
+    # (a sleep is never shorter than asked), and each call alone has 0.9 s to spare.
+    model = ModelConfig(name="one", adapter=adapter, model="0.1", timeout_s=1.0, max_retries=0)
+    engine = Engine(concurrency=20)
     try:
-        futures = engine.submit_many([Job(case(f"q{i}"), model) for i in range(6)])
-        executions = [f.result(timeout=10) for f in futures]
+        futures = engine.submit_many([Job(case(f"q{i}"), model) for i in range(20)])
+        executions = [f.result(timeout=30) for f in futures]
     finally:
         engine.close()
     errors = [e.errors for e in executions if e.errors]
-    assert len(errors) >= 3 if times_out else not errors
-    assert all(e == ["one: no answer within 0.5s"] for e in errors)
+    assert len(errors) >= 5 if times_out else not errors
+    assert all(e == ["one: no answer within 1s"] for e in errors)
     assert OneAtATime.most_in_flight == 1

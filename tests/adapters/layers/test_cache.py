@@ -226,13 +226,12 @@ _WRITER = textwrap.dedent(
     folder, key, name, start = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     cache = ResponseCache(folder)
     time.sleep(max(0.0, start - time.time()))
-    writes = torn = 0
-    while time.time() < start + 0.25:
-        cache.put(key, Response(text=f"{name} {writes} " + "x" * 4000))
-        writes += 1
+    torn = 0
+    for write in range(300):
+        cache.put(key, Response(text=f"{name} {write} " + "x" * 4000))
         if cache.get(key) is None:
             torn += 1
-    print(writes, torn)
+    print(torn)
     """
 )
 
@@ -249,7 +248,8 @@ def test_two_processes_writing_the_same_key_leave_one_valid_file(tmp_path: Path)
     ]
     counts = [w.communicate(timeout=60)[0].split() for w in writers]
     assert [w.returncode for w in writers] == [0, 0]
-    assert all(int(writes) > 10 and torn == "0" for writes, torn in counts)
+    # Whether the writers overlap depends on the machine; none may ever read a torn file.
+    assert counts == [["0"], ["0"]]
     assert [p.name for p in (folder / "ab").iterdir()] == [f"{key}.json"]
     stored = ResponseCache(folder).get(key)
     assert stored is not None and stored.text.split()[0] in ("one", "two")
