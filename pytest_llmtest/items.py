@@ -46,7 +46,8 @@ class LLMCaseFile(pytest.File):
         pause_gc_for_collection(self.config)
         state = llm_session(self.config)
         try:
-            suite = load_suite(self.path, display_path(self.path, self.config.rootpath))
+            root = self.config.rootpath
+            suite = load_suite(self.path, display_path(self.path, root), root)
             if state.settings.model is None:
                 _check_models(state, suite)
         except LLMTestError as exc:

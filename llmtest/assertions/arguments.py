@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 from llmtest.assertions.excerpt import short_repr
+from llmtest.config.boundary import ProjectBoundary
 from llmtest.errors import AssertionSpecError
 
 
@@ -172,6 +173,16 @@ class CaseFolder:
     ``module:function`` names); a case file does not write it."""
 
 
+class CaseBoundary:
+    """Marks the parameter that receives the project's folders, outside which a case file
+    may not reach (see :class:`~llmtest.config.boundary.ProjectBoundary`); ``None`` when
+    the assertion is built from Python rather than from a case file."""
+
+
+# Each marker and the BuildContext attribute its parameter receives.
+CONTEXT_MARKERS: dict[type, str] = {CaseFolder: "base_dir", CaseBoundary: "boundary"}
+
+
 TEXT = Text()
 FLAG = Flag()
 PHRASES = Phrases()
@@ -182,3 +193,4 @@ TABLE = Table()
 
 FlagArg = Annotated[bool, FLAG]
 FolderArg = Annotated[Path | str, CaseFolder]
+BoundaryArg = Annotated[ProjectBoundary | None, CaseBoundary]

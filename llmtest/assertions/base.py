@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from llmtest.adapters.base import Response
+from llmtest.config.boundary import ProjectBoundary
 from llmtest.errors import LLMAssertionError
 
 Measure = Literal["score", "figure"]
@@ -73,9 +74,12 @@ Judge = Callable[[Response], Verdict]
 
 @dataclass(frozen=True)
 class BuildContext:
-    """Where the case came from, so ``$ref`` paths and ``python:`` names can be resolved."""
+    """Where the case came from, so ``$ref`` paths and ``python:`` names can be resolved;
+    ``boundary`` is what a case file's references may reach (None: anywhere, as from
+    Python)."""
 
     base_dir: Path
+    boundary: ProjectBoundary | None = None
 
 
 @dataclass(frozen=True)

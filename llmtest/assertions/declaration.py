@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from llmtest.adapters.base import Response
-from llmtest.assertions.arguments import CaseFolder, Kind, expected, reject_unknown
+from llmtest.assertions.arguments import CONTEXT_MARKERS, Kind, expected, reject_unknown
 from llmtest.assertions.base import (
     AssertionResult,
     AssertionType,
@@ -75,7 +75,8 @@ class Arguments:
     """How a case file writes one assertion's arguments, read from its factory's signature."""
 
     parameters: tuple[Parameter, ...]
-    folder: tuple[str, ...]  # parameters that receive the case file's folder
+    # (parameter, BuildContext attribute): what the loader hands over, not the case file
+    from_context: tuple[tuple[str, str], ...]
     shorthand: Shorthand | None = None
     mapping: bool = True
     any_of: tuple[str, ...] = ()
@@ -92,7 +93,7 @@ class Arguments:
     ) -> Arguments:
         namespace = inspect.unwrap(factory).__globals__
         parameters: list[Parameter] = []
-        folder: list[str] = []
+        from_context: list[tuple[str, str]] = []
         for param in inspect.signature(factory).parameters.values():
             if param.kind not in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
                 raise TypeError(
@@ -100,13 +101,14 @@ class Arguments:
                     "named in a case file (no *args, **kwargs or positional-only parameters)"
                 )
             metadata = _metadata(param.annotation, namespace)
-            if CaseFolder in metadata:
-                folder.append(param.name)
+            given = next((CONTEXT_MARKERS[m] for m in metadata if m in CONTEXT_MARKERS), None)
+            if given is not None:
+                from_context.append((param.name, given))
                 continue
             kind = next((m for m in metadata if isinstance(m, Kind)), None)
             default = param.default
             parameters.append(Parameter(param.name, kind, default is param.empty, default is None))
-        arguments = cls(tuple(parameters), tuple(folder), shorthand, mapping, any_of)
+        arguments = cls(tuple(parameters), tuple(from_context), shorthand, mapping, any_of)
         named = {p.name for p in parameters}
         for wanted in (*any_of, *([shorthand.parameter] if shorthand else [])):
             if wanted not in named:
@@ -142,8 +144,8 @@ class Arguments:
             values = {self.shorthand.parameter: self._parse_shorthand(args)}
         else:
             raise expected(self.form, args)
-        for name in self.folder:
-            values[name] = context.base_dir
+        for name, attribute in self.from_context:
+            values[name] = getattr(context, attribute)
         return values
 
     def _parse_mapping(self, args: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 from urllib.parse import urldefrag, urljoin
 
 from llmtest.adapters.base import Response
-from llmtest.assertions.arguments import FolderArg, Table
+from llmtest.assertions.arguments import BoundaryArg, FolderArg, Table
 from llmtest.assertions.base import Judge, Verdict
 from llmtest.assertions.declaration import Shorthand, assertion
 from llmtest.assertions.excerpt import ELLIPSIS, excerpt
+from llmtest.config.boundary import ProjectBoundary
 from llmtest.errors import AssertionSpecError
 
 if TYPE_CHECKING:
@@ -99,23 +100,31 @@ class CompiledSchema:
     validator: Validator
 
 
-def compile_schema(schema: Mapping[str, Any], base_dir: Path | str = ".") -> CompiledSchema:
+def compile_schema(
+    schema: Mapping[str, Any],
+    base_dir: Path | str = ".",
+    boundary: ProjectBoundary | None = None,
+) -> CompiledSchema:
     """Check the schema and load the files its ``$ref``s name, relative to ``base_dir``.
 
     ``{"$ref": "schemas/order.json"}`` is therefore a schema kept in a file. References
     inside a file resolve relative to that file. Nothing is fetched from the network, and
     every problem (a missing file, an invalid schema, a dangling pointer) is raised here
-    as an :class:`AssertionSpecError`, so it surfaces when the case is loaded.
+    as an :class:`AssertionSpecError`, so it surfaces when the case is loaded. With a
+    ``boundary`` (a case file's schema), a file outside it is refused, and a problem with
+    a referenced file is told without quoting the file.
 
     A library repeats a handful of schemas across thousands of cases, and checking one
     against the meta-schema costs milliseconds, so each distinct schema is compiled once.
     """
     key = json.dumps(schema, sort_keys=True, default=str)
-    return _compile_schema(key, str(Path(base_dir).resolve()))
+    return _compile_schema(key, str(Path(base_dir).resolve()), boundary)
 
 
 @functools.lru_cache(maxsize=512)
-def _compile_schema(schema_json: str, base_dir: str) -> CompiledSchema:
+def _compile_schema(
+    schema_json: str, base_dir: str, boundary: ProjectBoundary | None
+) -> CompiledSchema:
     from jsonschema import Draft202012Validator
     from referencing import Registry
 
@@ -123,8 +132,9 @@ def _compile_schema(schema_json: str, base_dir: str) -> CompiledSchema:
     _check_schema(schema, "expects a valid JSON Schema")
     directory = Path(base_dir).as_uri()
     root = directory if directory.endswith("/") else directory + "/"
-    loaded = _load_referenced_files(root, schema)
-    registry: Registry[Any] = Registry(retrieve=_retrieve_local_file)  # type: ignore[call-arg]
+    loaded = _load_referenced_files(root, schema, boundary)
+    retrieve = functools.partial(_retrieve_local_file, boundary)
+    registry: Registry[Any] = Registry(retrieve=retrieve)  # type: ignore[call-arg]
     registry = registry.with_resources((uri, _resource(c)) for uri, c in loaded.items()).crawl()
     _check_refs_resolve(registry, loaded)
     # The schema sits in the registry under the folder's URI; entering it through a $ref
@@ -132,7 +142,9 @@ def _compile_schema(schema_json: str, base_dir: str) -> CompiledSchema:
     return CompiledSchema(Draft202012Validator({"$ref": root}, registry=registry))
 
 
-def _load_referenced_files(root: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+def _load_referenced_files(
+    root: str, schema: Mapping[str, Any], boundary: ProjectBoundary | None
+) -> dict[str, Any]:
     """The schema and every local file it references, transitively, by URI."""
     loaded: dict[str, Any] = {root: schema}
     pending = [root]
@@ -141,7 +153,7 @@ def _load_referenced_files(root: str, schema: Mapping[str, Any]) -> dict[str, An
         for ref in _refs(loaded[uri]):
             target = urldefrag(urljoin(uri, ref)).url
             if target.startswith("file:") and target not in loaded:
-                loaded[target] = _read_schema_file(target, ref)
+                loaded[target] = _read_schema_file(target, ref, boundary)
                 pending.append(target)
     return loaded
 
@@ -167,14 +179,20 @@ def _check_refs_resolve(registry: Registry[Any], loaded: Mapping[str, Any]) -> N
     mapping=False,
 )
 def json_schema(
-    schema: Annotated[Mapping[str, Any] | CompiledSchema, _SCHEMA], *, base_dir: FolderArg = "."
+    schema: Annotated[Mapping[str, Any] | CompiledSchema, _SCHEMA],
+    *,
+    base_dir: FolderArg = ".",
+    boundary: BoundaryArg = None,
 ) -> Judge:
     """Extract the JSON (see :func:`extract_json`) and validate it; list the first errors.
 
     The whole argument is the schema, so ``json_schema: {$ref: schemas/order.json}`` names a
     file relative to the case file (see :func:`compile_schema`).
     """
-    compiled = schema if isinstance(schema, CompiledSchema) else compile_schema(schema, base_dir)
+    if isinstance(schema, CompiledSchema):
+        compiled = schema
+    else:
+        compiled = compile_schema(schema, base_dir, boundary)
     return lambda response: _matches_schema(compiled, response.text)
 
 
@@ -200,22 +218,30 @@ check_is_json, assert_is_json = is_json.check, is_json.assert_
 check_json_schema, assert_json_schema = json_schema.check, json_schema.assert_
 
 
-def _check_schema(schema: Any, prefix: str) -> None:
+def _check_schema(schema: Any, prefix: str, *, quote: bool = True) -> None:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        raise AssertionSpecError(f"{prefix} ({DRAFT}); {_schema_problem(exc)}") from None
+        raise AssertionSpecError(f"{prefix} ({DRAFT}); {_schema_problem(exc, quote)}") from None
 
 
-def _schema_problem(error: SchemaError) -> str:
-    return f"{error.json_path}: {_clip(error.message)}"
+def _schema_problem(error: SchemaError, quote: bool = True) -> str:
+    """Where the schema breaks the meta-schema; with ``quote``, jsonschema's message,
+    which repeats the offending value."""
+    if quote:
+        return f"{error.json_path}: {_clip(error.message)}"
+    return f"{error.json_path}: breaks the meta-schema's {error.validator!r} rule"
 
 
-def _read_schema_file(uri: str, ref: str) -> Any:
+def _read_schema_file(uri: str, ref: str, boundary: ProjectBoundary | None) -> Any:
+    """A referenced file's schema. Under a boundary the file may be anything a hostile case
+    file points at (a ``.env``), so what is wrong with it is said without its contents."""
     path = _path(uri)
+    if boundary is not None and not boundary.contains(path):
+        raise AssertionSpecError(f"cannot load $ref: {boundary.outside(ref, path)}")
     if not path.is_file():
         raise AssertionSpecError(f"cannot load $ref {ref!r}: no such file {path}")
     try:
@@ -225,28 +251,40 @@ def _read_schema_file(uri: str, ref: str) -> Any:
         raise AssertionSpecError(
             f"cannot load $ref {ref!r}: cannot parse {path}: {reason}"
         ) from None
-    _check_schema(contents, f"cannot load $ref {ref!r}: {path} is not a valid JSON Schema")
+    prefix = f"cannot load $ref {ref!r}: {path} is not a valid JSON Schema"
+    _check_schema(contents, prefix, quote=boundary is None)
     return contents
 
 
 def _parse(path: Path) -> Any:
-    """JSON for ``.json`` files, YAML for anything else (YAML errors become ValueError)."""
+    """JSON for ``.json`` files, YAML for anything else. A parse error becomes a
+    ValueError that names the line and column, never the text found there."""
     import yaml
 
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".json":
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno}, column {exc.colno}"
+            raise ValueError(f"invalid JSON: {exc.msg} ({where})") from None
     try:
         return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ValueError(f"invalid YAML: {exc.problem or exc.context}{where}") from None
     except yaml.YAMLError as exc:
-        raise ValueError(str(exc).replace("\n", " ")) from None
+        raise ValueError(f"invalid YAML: {type(exc).__name__}") from None
 
 
-def _retrieve_local_file(uri: str) -> Resource[Any]:
+def _retrieve_local_file(boundary: ProjectBoundary | None, uri: str) -> Resource[Any]:
     """Fallback for references found only while validating; local files only."""
     from referencing.exceptions import NoSuchResource
 
     if not uri.startswith("file:"):
+        raise NoSuchResource(uri)
+    if boundary is not None and not boundary.contains(_path(uri)):
         raise NoSuchResource(uri)
     try:
         return _resource(_parse(_path(uri)))

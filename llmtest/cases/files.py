@@ -15,6 +15,8 @@ DEFAULT_FILE_PATTERNS = (
     "test_*.llm.jsonl",
     "test_*.llm.csv",
 )
+CASE_SUFFIXES = (".yaml", ".yml", ".jsonl", ".csv")
+"""The formats a case file may be in (a file included by a suite, too)."""
 _SKIPPED_FOLDERS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".llmtest", ".tox"}
 
 

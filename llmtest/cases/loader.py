@@ -17,6 +17,7 @@ from llmtest._gc import gc_paused
 from llmtest._text import has_controls
 from llmtest.adapters.base import Message
 from llmtest.assertions.base import AssertionType, BuildContext
+from llmtest.cases.files import CASE_SUFFIXES
 from llmtest.cases.model import AssertionSpec, Case, Suite
 from llmtest.cases.readers import PathKey, RawCase, RawSuite, read_suite
 from llmtest.cases.schema import (
@@ -27,6 +28,7 @@ from llmtest.cases.schema import (
     suite_validator,
 )
 from llmtest.cases.templating import UnknownVariable, render, render_value
+from llmtest.config.boundary import ProjectBoundary
 from llmtest.errors import AssertionSpecError, CaseFileError
 from llmtest.plugins.registry import assertion_types
 
@@ -127,15 +129,18 @@ def display_path(path: Path, root: Path) -> str:
     )
 
 
-def load_suite(path: Path | str, display: str | None = None) -> Suite:
+def load_suite(path: Path | str, display: str | None = None, root: Path | None = None) -> Suite:
     """Load one case file (and what it includes).
 
     ``display`` is the suite's name in results and messages, usually the path relative to
-    the project root. Raises :class:`CaseFileError` naming file, line, case and field.
+    the project root. ``include`` and ``$ref`` reach only files inside the project: the
+    folder of the nearest pyproject.toml and ``root`` (see
+    :class:`~llmtest.config.boundary.ProjectBoundary`). Raises :class:`CaseFileError`
+    naming file, line, case and field.
     """
     path = Path(path)
     name = display or path.as_posix()
-    loader = _SuiteLoader(name, assertion_types())
+    loader = _SuiteLoader(name, assertion_types(), ProjectBoundary.for_suite(path, root))
     # Every object built here lives as long as the suite: the cyclic collector would only
     # scan them again and again while they are being built (see llmtest/_gc.py).
     with gc_paused(freeze=False):
@@ -151,9 +156,12 @@ def load_suite(path: Path | str, display: str | None = None) -> Suite:
 
 
 class _SuiteLoader:
-    def __init__(self, suite_name: str, types: Mapping[str, AssertionType]) -> None:
+    def __init__(
+        self, suite_name: str, types: Mapping[str, AssertionType], boundary: ProjectBoundary
+    ) -> None:
         self.suite_name = suite_name
         self.types = types
+        self.boundary = boundary
         self.model: str | None = None
         self.model_line: int | None = None
         self.seen_ids: dict[str, tuple[str, int]] = {}
@@ -167,9 +175,9 @@ class _SuiteLoader:
         if not stack:
             self.model = scope.model
             self.model_line = raw.line_of(("model",))
-        context = BuildContext(base_dir=path.parent)
+        context = BuildContext(path.parent, self.boundary)
         cases = [self._case(raw_case, raw, display, scope, context) for raw_case in raw.cases]
-        for target, included in _includes(raw, path, display, stack):
+        for target, included in _includes(raw, path, display, stack, self.boundary):
             child_stack = (*stack, path.resolve())
             child_display = _include_display(target, included)
             cases.extend(
@@ -274,7 +282,7 @@ class _SuiteLoader:
             self._assertion(
                 default.item,
                 variables,
-                BuildContext(default.raw.path.parent),
+                BuildContext(default.raw.path.parent, context.boundary),
                 functools.partial(default.error, case_id=at.case_id),
             )
             for default in scope.assertions
@@ -362,23 +370,24 @@ def _case_messages(
 
 
 def _includes(
-    raw: RawSuite, path: Path, display: str, stack: tuple[Path, ...]
+    raw: RawSuite, path: Path, display: str, stack: tuple[Path, ...], boundary: ProjectBoundary
 ) -> Iterator[tuple[str, Path]]:
     """The files a suite includes, as (what it wrote, the file), each once and none of them
     including itself; resolved one at a time, as the loader reaches them."""
     included_at: dict[Path, int | None] = {}
     for index, target in enumerate(raw.settings.get("include", [])):
         line = raw.line_of(("include", index))
-        included = _resolve_include(target, path, display, line)
+        field_name = f"include[{index}]"
+        included = _resolve_include(target, path, boundary, display, line, field_name)
         if included in (*stack, path.resolve()):
             problem = f"include {target!r} includes itself (a cycle)"
-            raise CaseFileError(display, problem, line=line, field=f"include[{index}]")
+            raise CaseFileError(display, problem, line=line, field=field_name)
         if included in included_at:
             first = included_at[included]
             problem = f"include {target!r} is already included" + (
                 f" (line {first})" if first else ""
             )
-            raise CaseFileError(display, problem, line=line, field=f"include[{index}]")
+            raise CaseFileError(display, problem, line=line, field=field_name)
         included_at[included] = line
         yield target, included
 
@@ -427,40 +436,54 @@ def _case_hash(
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _resolve_include(target: str, including: Path, display: str, line: int | None) -> Path:
+def _resolve_include(
+    target: str,
+    including: Path,
+    boundary: ProjectBoundary,
+    display: str,
+    line: int | None,
+    field_name: str,
+) -> Path:
+    """The file an ``include`` names: a built-in library, or a case file inside the
+    project. Every refusal names the including file and line."""
     if target.startswith(LIBRARY_PREFIX):
         name = target[len(LIBRARY_PREFIX) :]
         root = Path(str(resources.files("llmtest").joinpath("library")))
-        for suffix in (".yaml", ".yml", ".jsonl", ".csv"):
+        for suffix in CASE_SUFFIXES:
             candidate = root / f"{name}{suffix}"
             if candidate.is_file():
                 return candidate.resolve()
         available = sorted(
             p.relative_to(root).with_suffix("").as_posix()
             for p in root.rglob("*")
-            if p.suffix in (".yaml", ".yml", ".jsonl", ".csv")
+            if p.suffix in CASE_SUFFIXES
         )
         raise CaseFileError(
             display,
             f"cannot include {target!r}: no built-in library of that name "
             f"(available: {', '.join(LIBRARY_PREFIX + a for a in available)})",
             line=line,
-            field="include",
+            field=field_name,
         )
     candidate = including.parent / target
-    if not candidate.is_file():
-        raise CaseFileError(
-            display,
-            f"cannot include {target!r}: no such file {candidate}",
-            line=line,
-            field="include",
+    problem = None
+    if not boundary.contains(candidate):
+        problem = f"cannot include {boundary.outside(target, candidate)}"
+    elif not candidate.is_file():
+        problem = f"cannot include {target!r}: no such file {candidate}"
+    elif candidate.suffix.lower() not in CASE_SUFFIXES:
+        problem = (
+            f"cannot include {target!r}: not a case file "
+            f"(an included file is {', '.join(CASE_SUFFIXES)})"
         )
+    if problem is not None:
+        raise CaseFileError(display, problem, line=line, field=field_name)
     return candidate.resolve()
 
 
 def _include_name(path: Path) -> str:
     name = path.name
-    for suffix in (".yaml", ".yml", ".jsonl", ".csv"):
+    for suffix in CASE_SUFFIXES:
         name = name.removesuffix(suffix)
     return name.removesuffix(".llm").removeprefix("test_")
 

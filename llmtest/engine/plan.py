@@ -55,7 +55,7 @@ def load_suites(files: Sequence[Path], root: Path) -> tuple[list[Suite], list[Ca
         for path in files:
             display = display_path(path, root)
             try:
-                suites.append(load_suite(path, display))
+                suites.append(load_suite(path, display, root))
             except CaseFileError as exc:
                 errors.append(exc)
     return suites, errors

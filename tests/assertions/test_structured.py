@@ -170,7 +170,7 @@ def test_an_unparsable_schema_file_is_a_spec_error(tmp_path: Path) -> None:
     write(tmp_path / "order.json", "{oops")
     assert spec_error("json_schema", {"$ref": "order.json"}, tmp_path) == (
         f"cannot load $ref 'order.json': cannot parse {tmp_path / 'order.json'}: "
-        "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+        "invalid JSON: Expecting property name enclosed in double quotes (line 1, column 2)"
     )
 
 

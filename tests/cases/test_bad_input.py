@@ -155,7 +155,7 @@ def test_missing_include(tmp_path: Path) -> None:
     """,
     )
     assert message.startswith(
-        "test_bad.llm.yaml:2: field 'include': cannot include 'other.llm.yaml': no such file"
+        "test_bad.llm.yaml:2: field 'include[0]': cannot include 'other.llm.yaml': no such file"
     )
 
 
