@@ -31,6 +31,8 @@ defaults below. Keys:
     REPLY may be ``{MODEL: REPLY}`` (``"*"``: any other model).
 ``models: {ALIAS: SPEC}``
     Aliases added to ``pyproject.toml``; the SPEC ``answers`` is the answers table.
+``env: {NAME: VALUE}``
+    Environment variables the example assumes are exported (a gateway's key).
 ``model: SPEC``
     Added to every ``pytest`` (``--llm-model``) and ``llmtest run`` (``--model``) command;
     ``answers`` is the answers table.

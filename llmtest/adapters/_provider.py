@@ -83,7 +83,9 @@ class ProviderAdapter(ABC, Generic[ClientT]):
 
     @classmethod
     def check_config(cls, config: ModelConfig) -> None:
-        """What can be wrong before any call (ModelResolver asks): a missing model name."""
+        """What can be wrong before any call (ModelResolver asks): a missing model name,
+        a ``headers`` table that is not strings or names an unset variable."""
+        config.headers()
         if not config.model:
             raise ConfigError(
                 f"{model_label(config.name)}: the {cls.name} adapter needs a model name: "
@@ -108,6 +110,7 @@ class ProviderAdapter(ABC, Generic[ClientT]):
             base_url=self.config.base_url,
             timeout=self.config.timeout_s,
             max_retries=0,
+            default_headers=self.config.headers() or None,
             http_client=sdk.DefaultAioHttpClient(),
         )
         errors = SDKErrors(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,6 +27,7 @@ _MODEL_FIELDS = {
     "tokens_per_minute",
 }
 GENERATION_PARAMS = ("temperature", "max_tokens", "top_p", "seed", "stop")
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -66,16 +69,55 @@ class ModelConfig:
 
     def secrets(self) -> list[str]:
         """The secret values this config carries or names: the variable ``api_key_env``
-        names, secret options, secrets inside ``base_url``."""
+        names, secret options, secrets inside ``base_url``, and every header value that
+        comes from the environment (whatever the header is called)."""
         found = [os.environ.get(self.api_key_env, "")] if self.api_key_env else []
         found += _secret_values(self.options)
         found += url_secrets(self.base_url) if self.base_url else []
+        found += self._header_secrets()
         return [value for value in found if value]
+
+    def headers(self) -> dict[str, str]:
+        """The ``headers`` table with each ``${NAME}`` replaced by that environment
+        variable, so a gateway's key need not be written in pyproject.toml."""
+        table = self.options.get("headers") or {}
+        where = f"[tool.llmtest.models.{self.name}] headers"
+        if not isinstance(table, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in table.items()
+        ):
+            raise ConfigError(f'{where}: expected a table of strings, as {{ X-Team = "qa" }}')
+
+        def expand(match: re.Match[str]) -> str:
+            value = os.environ.get(match.group(1))
+            if value is None:
+                raise ConfigError(f"{where}: {match.group(0)} is not set; export it")
+            return value
+
+        return {name: _ENV_REFERENCE.sub(expand, value) for name, value in table.items()}
+
+    def _header_secrets(self) -> list[str]:
+        """Every environment variable the headers refer to, and the whole value of a
+        header whose name says it is secret (``Authorization: Bearer ${TOKEN}``)."""
+        table = self.options.get("headers")
+        if not isinstance(table, Mapping):
+            return []
+        found = [
+            os.environ.get(m.group(1), "")
+            for value in table.values()
+            if isinstance(value, str)
+            for m in _ENV_REFERENCE.finditer(value)
+        ]
+        with contextlib.suppress(ConfigError):
+            found += [v for k, v in self.headers().items() if is_secret_name(k)]
+        return found
 
 
 def _secret_values(settings: Mapping[str, Any]) -> list[str]:
+    """Secret-named string settings at any depth; the headers table has its own rule."""
     found: list[str] = []
     for key, value in settings.items():
+        if key == "headers":
+            continue
         if isinstance(value, Mapping):
             found += _secret_values(value)
         elif is_secret_name(str(key)) and isinstance(value, str):

@@ -74,7 +74,8 @@ def test_no_secret_reaches_any_output(tmp_path: Path, monkeypatch: pytest.Monkey
     llmtest writes or prints."""
     values = {name: f"{name}-VALUE-0123456789" for name in SECRET_OPTIONS}
     bearer = "bearer-from-LLM-BEARER-0123456789"
-    echoed = " ".join([*values.values(), bearer])
+    gateway = "gateway-key-from-a-header-0123456789"
+    echoed = " ".join([*values.values(), bearer, gateway])
     monkeypatch.chdir(tmp_path)
     with FakeLLMServer(reply=lambda model, messages: echoed) as server:
         options = "\n".join(f'{name} = "{value}"' for name, value in values.items())
@@ -88,6 +89,7 @@ def test_no_secret_reaches_any_output(tmp_path: Path, monkeypatch: pytest.Monkey
             model = "m"
             base_url = "{server.url}"
             api_key_env = "LLM_BEARER"
+            headers = {{ "X-Gateway" = "${{GATEWAY_KEY}}", "X-Team" = "qa" }}
             """)
             + options
             + "\n"
@@ -96,7 +98,19 @@ def test_no_secret_reaches_any_output(tmp_path: Path, monkeypatch: pytest.Monkey
         (tmp_path / "tests" / "test_a.llm.yaml").write_text(
             "cases: [{id: echo, prompt: hi, assert: [{contains: absent}]}]\n"
         )
-        env = {**os.environ, "LLM_BEARER": bearer}
+        # A plain Python test whose assertion, output and log show the answer.
+        (tmp_path / "tests" / "test_plain.py").write_text(
+            textwrap.dedent("""
+            import logging
+
+            def test_plain(llm):
+                answer = llm.complete("hi").text
+                print("answer:", answer)
+                logging.getLogger("app").warning("answer: %s", answer)
+                assert "absent" in answer
+            """)
+        )
+        env = {**os.environ, "LLM_BEARER": bearer, "GATEWAY_KEY": gateway}
         llmtest = [sys.executable, "-m", "llmtest"]
         commands = [
             [
@@ -146,6 +160,8 @@ def test_no_secret_reaches_any_output(tmp_path: Path, monkeypatch: pytest.Monkey
             )
             printed += done.stdout + done.stderr
     assert "absent" in printed  # the failure lines were printed
+    assert "Captured stdout call" in printed and "Captured log call" in printed
+    assert server.requests[0].headers["x-gateway"] == gateway
     assert list((tmp_path / ".llmtest" / "cache").rglob("*.json"))  # an answer was cached
     assert list((tmp_path / "cassettes").rglob("*.json"))  # and recorded
     written = b"".join(
@@ -154,7 +170,7 @@ def test_no_secret_reaches_any_output(tmp_path: Path, monkeypatch: pytest.Monkey
     with sqlite3.connect(tmp_path / ".llmtest" / "history.sqlite") as db:
         rows = repr(db.execute("SELECT * FROM runs").fetchall())
         rows += repr(db.execute("SELECT * FROM cases").fetchall())
-    for value in [*values.values(), bearer]:
+    for value in [*values.values(), bearer, gateway]:
         assert value not in printed
         assert value.encode() not in written
         assert value not in rows

@@ -19,8 +19,10 @@ RUNNABLE = frozenset({"yaml", "yml", "python", "toml"})
 """Blocks in these languages must run; any other block runs only when a directive says so."""
 
 BLOCK_KEYS = frozenset({"project", "file", "output_of"})
-PROJECT_KEYS = frozenset({"files", "answers", "models", "model", "run", "expect", "output", "with"})
-_MERGED = ("files", "answers", "models")
+PROJECT_KEYS = frozenset(
+    {"files", "answers", "models", "model", "env", "run", "expect", "output", "with"}
+)
+_MERGED = ("files", "answers", "models", "env")
 _SET_ONCE = ("model", "run", "expect", "output")
 
 _FENCE = re.compile(r"^```([\w+-]*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)

@@ -164,6 +164,8 @@ class DocProject:
         for name in PROVIDERS:
             base = self.provider.base_url_for(name)
             self.monkeypatch.setenv(f"{name.upper()}_BASE_URL", base)
+        for name, value in (self.example.settings.get("env") or {}).items():
+            self.monkeypatch.setenv(name, str(value))
 
     def point_providers_at_fake_server(self, path: str, text: str) -> str:
         try:
