@@ -55,6 +55,22 @@ def test_a_hostile_answer_is_shown_literally(project: Path, command: list[str]) 
     assert "user:x:1000 :thumbs_up: [bold]b[/bold] \\x1b[2J\\x1b]0;owned\\x07" in printed
 
 
+def test_reports_printed_to_the_terminal_show_a_hostile_answer_literally(project: Path) -> None:
+    llmtest = [sys.executable, "-m", "llmtest"]
+    run = [*llmtest, "run", "--out", "r.jsonl", "--progress", "none", "--no-history"]
+    subprocess.run(run, cwd=project, capture_output=True, timeout=120)
+    printed = ""
+    for command in (
+        [*llmtest, "report", "r.jsonl", "--markdown", "-"],
+        [*llmtest, "compare", "r.jsonl", "r.jsonl"],
+    ):
+        done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=120)
+        assert done.returncode in (0, 1), done.stderr
+        printed += done.stdout + done.stderr
+    assert "owned" in printed  # the answer is in the report
+    assert "\x1b" not in printed and "\x07" not in printed and "\x08" not in printed
+
+
 def test_a_case_id_with_a_control_character_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "test_a.llm.jsonl"
     path.write_text(json.dumps({"id": "bs\b\bPASSED", "prompt": "hi"}) + "\n")

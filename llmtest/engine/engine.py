@@ -35,6 +35,8 @@ T = TypeVar("T")
 
 MAX_BACKOFF_S = 30.0
 MAX_RETRY_AFTER_S = 120.0
+"""The longest ``Retry-After`` llmtest waits out; a provider asking for more gets no early
+retry: the case is an error that says how long it asked for."""
 TIMEOUT_GRACE_S = 5.0
 SCHEDULE_CHUNK = 256
 
@@ -314,6 +316,16 @@ class Engine:
                 error = exc
             except Exception as exc:  # noqa: BLE001 - an adapter bug is an error outcome
                 error = ModelCallError(f"{model_label(model.name)}: {type(exc).__name__}: {exc}")
+            if error.retryable and (error.retry_after or 0) > MAX_RETRY_AFTER_S:
+                # Retrying sooner than the provider asked would only be refused again.
+                waited = f" after {retry} retries" if retry else ""
+                final = ModelCallError(
+                    f"{error} (gave up{waited}: the provider asked to wait "
+                    f"{error.retry_after:g} s, longer than the {MAX_RETRY_AFTER_S:g} s llmtest "
+                    "waits for a retry)"
+                )
+                final.retries = retry
+                raise final from None
             if not error.retryable or retry >= model.max_retries:
                 if retry:
                     final = ModelCallError(f"{error} (gave up after {retry} retries)")
@@ -331,7 +343,7 @@ class Engine:
 def _backoff(retry: int, retry_after: float | None) -> float:
     """Exponential backoff with full jitter, unless the provider said how long to wait."""
     if retry_after is not None:
-        return min(max(retry_after, 0.0), MAX_RETRY_AFTER_S)
+        return max(retry_after, 0.0)
     return random.uniform(0, min(MAX_BACKOFF_S, 0.5 * 2 ** (retry - 1)))
 
 

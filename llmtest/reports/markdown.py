@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from llmtest import __version__
+from llmtest._text import escape_controls
 from llmtest.reports._files import write_report
 from llmtest.reports.format import (
     format_cost,
@@ -41,6 +42,7 @@ _STATUS_ICON = {"pass": "✅", "fail": "❌", "error": "💥", "skip": "⏭️"}
 def escape(text: str) -> str:
     """``text`` as literal Markdown on one line: no emphasis, links, tables, HTML or
     @-mentions (a zero-width space after ``@`` stops GitHub from notifying anyone)."""
+    text = escape_controls(text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
     text = text.replace("@", "@\u200b")
@@ -53,14 +55,16 @@ def _longest_backticks(text: str) -> int:
 
 def code_span(text: str) -> str:
     """Inline code that no backtick inside ``text`` can close (escapes do not work there)."""
-    text = " ".join(text.split())
+    text = " ".join(escape_controls(text).split())
     ticks = "`" * (_longest_backticks(text) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
 def code_block(text: str) -> str:
-    """A fenced block whose fence no run of backticks inside ``text`` can close."""
+    """A fenced block whose fence no run of backticks inside ``text`` can close; control
+    characters escaped, since the report may go straight to a terminal (``--markdown -``)."""
+    text = escape_controls(text)
     fence = "`" * max(3, _longest_backticks(text) + 1)
     return f"{fence}text\n{text.rstrip(chr(10))}\n{fence}"
 

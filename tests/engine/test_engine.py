@@ -76,6 +76,24 @@ def test_retry_after_from_the_provider_sets_the_wait(
     assert "HTTP 429" in events[0].reason
 
 
+@pytest.mark.parametrize("retry_after", [3600, "3600"])
+def test_a_retry_after_longer_than_llmtest_waits_is_an_error_not_an_early_retry(
+    engine: Engine, retry_after: float | str
+) -> None:
+    events: list[RetryEvent] = []
+    engine.on_retry = events.append
+    with FakeLLMServer(retry_after=retry_after) as server:
+        model = openai_model(server, "status-429", max_retries=5)
+        (attempt,) = engine.submit(case("quota"), model).result(timeout=30).attempts
+        requests = len(server.requests)
+    assert (events, requests, attempt.retries) == ([], 1, 0)
+    assert attempt.error is not None and "HTTP 429" in attempt.error
+    assert attempt.error.endswith(
+        "(gave up: the provider asked to wait 3600 s, longer than the 120 s llmtest waits "
+        "for a retry)"
+    )
+
+
 def test_an_error_after_the_last_retry_is_an_error_with_the_provider_message(
     engine: Engine, fake_provider: FakeLLMServer
 ) -> None:
