@@ -140,7 +140,10 @@ def load_suite(path: Path | str, display: str | None = None, root: Path | None =
     """
     path = Path(path)
     name = display or path.as_posix()
-    loader = _SuiteLoader(name, assertion_types(), ProjectBoundary.for_suite(path, root))
+    boundary = ProjectBoundary.for_suite(path, root)
+    if not boundary.contains(path):  # a link planted in the project, to a file outside it
+        raise CaseFileError(name, f"cannot load the suite: {boundary.outside(name, path)}")
+    loader = _SuiteLoader(name, assertion_types(), boundary)
     # Every object built here lives as long as the suite: the cyclic collector would only
     # scan them again and again while they are being built (see llmtest/_gc.py).
     with gc_paused(freeze=False):

@@ -29,10 +29,15 @@ class ProjectBoundary:
 
     @classmethod
     def for_suite(cls, suite: Path, root: Path | None = None) -> ProjectBoundary:
-        """The boundary for a suite file; with no pyproject.toml and no root, its folder."""
-        pyproject = find_pyproject(suite.resolve().parent)
+        """The boundary for a suite file, found from where it is written (not where a link
+        leads). A suite named from outside the project is a project of its own: its
+        folder joins."""
+        written = suite.absolute()
+        pyproject = find_pyproject(written.parent)
         folders = [p for p in (pyproject.parent if pyproject else None, root) if p is not None]
-        return cls.of(folders or [suite.parent])
+        if not any(written.is_relative_to(f.absolute()) for f in folders):
+            folders.append(written.parent)
+        return cls.of(folders)
 
     def contains(self, path: Path) -> bool:
         resolved = path.resolve()
@@ -43,5 +48,5 @@ class ProjectBoundary:
         inside = " or ".join(str(f) for f in self.folders)
         return (
             f"{written!r} resolves to {path.resolve()}, outside the project ({inside}); "
-            "include and $ref reach only files inside it"
+            "case files, include and $ref reach only files inside it"
         )

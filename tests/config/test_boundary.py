@@ -46,8 +46,8 @@ def test_an_include_outside_the_project_is_refused(project: Path, target: str) -
     outside = project.parent / "outside.llm.yaml"
     assert load_error(path) == (
         f"test_suite.llm.yaml:1: field 'include[0]': cannot include {written!r} resolves to "
-        f"{outside}, outside the project ({project}); include and $ref reach only files "
-        "inside it"
+        f"{outside}, outside the project ({project}); case files, include and $ref reach "
+        "only files inside it"
     )
 
 
@@ -55,6 +55,26 @@ def test_a_symlink_inside_the_project_to_a_file_outside_is_refused(project: Path
     (project / "tests" / "shared.llm.yaml").symlink_to(project.parent / "outside.llm.yaml")
     path = write_suite(project / "tests", "include: [shared.llm.yaml]\ncases: []\n")
     assert "outside the project" in load_error(path)
+
+
+def test_a_suite_that_links_to_a_file_outside_the_project_is_refused(project: Path) -> None:
+    suite = project / "tests" / "test_planted.llm.yaml"
+    suite.symlink_to(project.parent / "outside.llm.yaml")
+    with pytest.raises(CaseFileError) as excinfo:
+        load_suite(suite, "tests/test_planted.llm.yaml")
+    assert str(excinfo.value) == (
+        "tests/test_planted.llm.yaml: cannot load the suite: 'tests/test_planted.llm.yaml' "
+        f"resolves to {project.parent / 'outside.llm.yaml'}, outside the project ({project}); "
+        "case files, include and $ref reach only files inside it"
+    )
+
+
+def test_a_suite_named_from_outside_the_project_is_its_own_project(project: Path) -> None:
+    elsewhere = project.parent / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "shared.llm.yaml").write_text("cases: [{id: s, prompt: hi}]\n", "utf-8")
+    suite = write_suite(elsewhere, "include: [shared.llm.yaml]\ncases: []\n")
+    assert [c.id for c in load_suite(suite, root=project).cases] == ["shared/s"]
 
 
 def test_an_include_of_a_file_that_is_not_a_case_file_names_the_including_line(
