@@ -40,6 +40,12 @@ class AssertionSpecError(LLMTestError):
     """An assertion's arguments are wrong; raised while a case is loaded, never while it runs."""
 
 
+class UndecidedAssertion(LLMTestError):
+    """An assertion that could not decide about an answer (a pattern that ran past its time
+    limit): the case is an *error*, never a *fail* nor a *pass*. The message names the
+    assertion and says what to change."""
+
+
 class ModelCallError(LLMTestError):
     """We could not get an answer from the model: the case is an *error*, never a *fail*.
 

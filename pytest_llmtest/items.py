@@ -33,6 +33,13 @@ class ModelCallFailed(pytest.fail.Exception):  # type: ignore[name-defined,misc]
         super().__init__(shown(message), pytrace=False)
 
 
+class AssertionUndecided(ModelCallFailed):
+    """The model answered, but an assertion could not decide (a regex past its time
+    limit): no verdict either, so an *error* too."""
+
+    __module__ = "builtins"
+
+
 class CaseFailed(Exception):
     """The model answered and broke an assertion: a pytest *failure*."""
 
@@ -96,8 +103,9 @@ def _check_models(state: LLMSession, suite: Suite) -> None:
 
 
 class LLMCaseItem(pytest.Item):
-    """Setup waits for the model's answers (a failure to answer is an error); the call
-    phase only evaluates assertions."""
+    """Setup waits for the model's answers and judges them: a case with no verdict (no
+    answer, or an assertion that could not decide) is an error there; the call phase
+    fails the case if its verdict is a failure."""
 
     def __init__(self, *, case: Case, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -129,11 +137,15 @@ class LLMCaseItem(pytest.Item):
             raise ModelCallFailed(
                 f"model {self.execution.model.name} gave no answer: {count}{detail}"
             )
+        outcome = self._finish(evaluate(self.execution, self.state.run.run_id))
+        if outcome.status == "error":
+            undecided = dict.fromkeys(r.error for r in outcome.results if r.error)
+            raise AssertionUndecided("\n".join(undecided))
 
     def runtest(self) -> None:
-        outcome = self._finish(evaluate(self.execution, self.state.run.run_id))
-        if outcome.status != "pass":
-            raise CaseFailed(outcome)
+        assert self.outcome is not None
+        if self.outcome.status != "pass":
+            raise CaseFailed(self.outcome)
 
     def _finish(self, outcome: CaseOutcome) -> CaseOutcome:
         self.outcome = outcome

@@ -20,11 +20,13 @@ from llmtest.assertions.arguments import BoundaryArg, FolderArg, Table
 from llmtest.assertions.base import Judge, Verdict
 from llmtest.assertions.declaration import Shorthand, assertion
 from llmtest.assertions.excerpt import ELLIPSIS, excerpt
+from llmtest.assertions.patterns import bounded_search, compile_pattern
 from llmtest.config.boundary import ProjectBoundary
 from llmtest.errors import AssertionSpecError
 
 if TYPE_CHECKING:
-    from jsonschema.exceptions import SchemaError
+    import regex
+    from jsonschema.exceptions import SchemaError, ValidationError
     from jsonschema.protocols import Validator
     from referencing import Registry, Resource
 
@@ -125,7 +127,6 @@ def compile_schema(
 def _compile_schema(
     schema_json: str, base_dir: str, boundary: ProjectBoundary | None
 ) -> CompiledSchema:
-    from jsonschema import Draft202012Validator
     from referencing import Registry
 
     schema = json.loads(schema_json)
@@ -137,9 +138,10 @@ def _compile_schema(
     registry: Registry[Any] = Registry(retrieve=retrieve)  # type: ignore[call-arg]
     registry = registry.with_resources((uri, _resource(c)) for uri, c in loaded.items()).crawl()
     _check_refs_resolve(registry, loaded)
+    _check_patterns(loaded)
     # The schema sits in the registry under the folder's URI; entering it through a $ref
     # makes that folder the base its own relative $refs resolve against.
-    return CompiledSchema(Draft202012Validator({"$ref": root}, registry=registry))
+    return CompiledSchema(_validator_class()({"$ref": root}, registry=registry))
 
 
 def _load_referenced_files(
@@ -305,19 +307,125 @@ def _path(uri: str) -> Path:
     return Path(url2pathname(urlsplit(uri).path))
 
 
-def _refs(node: Any, names_are_schemas: bool = False) -> Iterator[str]:
-    """Every ``$ref`` in a schema, skipping instance data such as ``const`` and ``enum``."""
+def _subschemas(node: Any, names_are_schemas: bool = False) -> Iterator[dict[str, Any]]:
+    """Every (sub)schema mapping in a schema, skipping instance data such as ``const``."""
     if isinstance(node, dict):
+        if not names_are_schemas:
+            yield node
         for key, value in node.items():
             if names_are_schemas:
-                yield from _refs(value)
-            elif key == "$ref" and isinstance(value, str):
-                yield value
+                yield from _subschemas(value)
             elif key not in _DATA_KEYWORDS:
-                yield from _refs(value, names_are_schemas=key in _SCHEMA_MAPS)
+                yield from _subschemas(value, names_are_schemas=key in _SCHEMA_MAPS)
     elif isinstance(node, list):
         for item in node:
-            yield from _refs(item)
+            yield from _subschemas(item)
+
+
+def _refs(schema: Any) -> Iterator[str]:
+    """Every ``$ref`` in a schema."""
+    for node in _subschemas(schema):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            yield ref
+
+
+def _patterns(schema: Any) -> Iterator[str]:
+    """Every regular expression a schema runs on instances."""
+    for node in _subschemas(schema):
+        if isinstance(node.get("pattern"), str):
+            yield node["pattern"]
+        if isinstance(node.get("patternProperties"), dict):
+            yield from node["patternProperties"]
+
+
+def _check_patterns(loaded: Mapping[str, Any]) -> None:
+    """A pattern that is no regex fails the load, as a broken ``regex:`` does."""
+    import regex
+
+    for contents in loaded.values():
+        for pattern in _patterns(contents):
+            try:
+                _schema_pattern(pattern)
+            except regex.error as exc:
+                raise AssertionSpecError(
+                    f"the schema's pattern {_clip(repr(pattern))} is not a valid regex: {exc}"
+                ) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_pattern(pattern: str) -> regex.Pattern[str]:
+    return compile_pattern(pattern)
+
+
+def _schema_search(pattern: str, text: str) -> bool:
+    """``re.search`` as jsonschema would do it, within the time limit of every pattern."""
+    compiled = _schema_pattern(pattern)
+    found = bounded_search(
+        compiled, text, lambda: f"json_schema: the schema's pattern {_clip(repr(pattern))}"
+    )
+    return found is not None
+
+
+@functools.cache
+def _validator_class() -> type[Validator]:
+    """Draft 2020-12, with the keywords that run patterns on the answer made bounded
+    (jsonschema's own call ``re.search``, which nothing can interrupt)."""
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import ValidationError
+
+    def pattern(
+        validator: Any, patrn: str, instance: Any, schema: Any
+    ) -> Iterator[ValidationError]:
+        if validator.is_type(instance, "string") and not _schema_search(patrn, instance):
+            yield ValidationError(f"{instance!r} does not match {patrn!r}")
+
+    def pattern_properties(
+        validator: Any, patterns: dict[str, Any], instance: Any, schema: Any
+    ) -> Iterator[ValidationError]:
+        if not validator.is_type(instance, "object"):
+            return
+        for patrn, subschema in patterns.items():
+            for key, value in instance.items():
+                if _schema_search(patrn, key):
+                    yield from validator.descend(value, subschema, path=key, schema_path=patrn)
+
+    def additional_properties(
+        validator: Any, additional: Any, instance: Any, schema: Any
+    ) -> Iterator[ValidationError]:
+        if not validator.is_type(instance, "object"):
+            return
+        known = schema.get("properties", {})
+        patterns = schema.get("patternProperties", {})
+        extras = [
+            key
+            for key in instance
+            if key not in known and not any(_schema_search(p, key) for p in patterns)
+        ]
+        if validator.is_type(additional, "object"):
+            for extra in extras:
+                yield from validator.descend(instance[extra], additional, path=extra)
+        elif not additional and extras:
+            joined = ", ".join(repr(each) for each in sorted(extras, key=str))
+            if patterns:
+                verb = "does" if len(extras) == 1 else "do"
+                listed = ", ".join(repr(each) for each in sorted(patterns))
+                yield ValidationError(f"{joined} {verb} not match any of the regexes: {listed}")
+            else:
+                verb = "was" if len(extras) == 1 else "were"
+                yield ValidationError(
+                    f"Additional properties are not allowed ({joined} {verb} unexpected)"
+                )
+
+    keywords = {
+        "pattern": pattern,
+        "patternProperties": pattern_properties,
+        "additionalProperties": additional_properties,
+    }
+    extended: type[Validator] = validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator, keywords
+    )
+    return extended
 
 
 def _unresolvable(ref: str, exc: Exception) -> str:

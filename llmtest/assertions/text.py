@@ -3,6 +3,8 @@
 Each pair (``contains`` and ``not_contains``, ``equals`` and ``starts_with``, ``regex`` and
 ``not_regex``) takes the same arguments, so a pair shares the half of its factory that reads
 them and differs in the verdict.
+
+Patterns are matched within a time limit (see :mod:`llmtest.assertions.patterns`).
 """
 
 from __future__ import annotations
@@ -11,16 +13,32 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Annotated, Literal, NamedTuple
 
+import regex as regex_module
+
 from llmtest.adapters.base import Response
 from llmtest.assertions.arguments import PHRASES, TEXT, FlagArg, OneOf, Text, expected
 from llmtest.assertions.base import Verdict
 from llmtest.assertions.declaration import Shorthand, assertion, prepared_by
 from llmtest.assertions.excerpt import ELLIPSIS, VALUE_WIDTH, excerpt, quote_all, short_repr
+from llmtest.assertions.patterns import bounded_search, compile_pattern
 from llmtest.errors import AssertionSpecError
 
 Mode = Literal["all", "any"]
 _MODES: tuple[Mode, ...] = ("all", "any")
-_FLAG_NAMES = ((re.IGNORECASE, "ignore_case"), (re.MULTILINE, "multiline"), (re.DOTALL, "dotall"))
+_FLAG_NAMES = (
+    (regex_module.IGNORECASE, "ignore_case"),
+    (regex_module.MULTILINE, "multiline"),
+    (regex_module.DOTALL, "dotall"),
+)
+# A compiled ``re`` pattern's flags as ``regex`` numbers them (their ASCII flags differ).
+_RE_FLAGS = (
+    (re.IGNORECASE, regex_module.IGNORECASE),
+    (re.MULTILINE, regex_module.MULTILINE),
+    (re.DOTALL, regex_module.DOTALL),
+    (re.VERBOSE, regex_module.VERBOSE),
+    (re.ASCII, regex_module.ASCII),
+    (re.UNICODE, regex_module.UNICODE),
+)
 _PHRASES_FORM = Shorthand("values", "a string, a list of strings", accepts=(str, list))
 _TEXT_FORM = Shorthand("value", "a string", accepts=(str,))
 _PATTERN_FORM = Shorthand(
@@ -124,46 +142,57 @@ def starts_with(given: _Text, response: Response) -> Verdict:
 
 def compile_regex(
     pattern: str, *, ignore_case: bool = False, multiline: bool = False, dotall: bool = False
-) -> re.Pattern[str]:
+) -> regex_module.Pattern[str]:
     """Compile once, when the case is loaded, so a broken pattern is a load error."""
+    return _compiled(pattern, _flags(ignore_case, multiline, dotall))
+
+
+def _compiled(pattern: str, flags: int) -> regex_module.Pattern[str]:
     try:
-        return re.compile(pattern, _flags(ignore_case, multiline, dotall))
-    except re.error as exc:
+        return compile_pattern(pattern, flags)
+    except regex_module.error as exc:
         raise AssertionSpecError(f"invalid regex {_quoted(pattern, len(pattern))}: {exc}") from None
 
 
 def _pattern(
-    pattern: Annotated[str | re.Pattern[str], Text("a non-empty string", non_empty=True)],
+    pattern: Annotated[
+        str | re.Pattern[str] | regex_module.Pattern[str],
+        Text("a non-empty string", non_empty=True),
+    ],
     *,
     ignore_case: FlagArg = False,
     multiline: FlagArg = False,
     dotall: FlagArg = False,
-) -> re.Pattern[str]:
-    """The pattern searched for: the flags add to a compiled pattern's own."""
+) -> regex_module.Pattern[str]:
+    """The pattern searched for: the flags add to a compiled pattern's own (``re`` or
+    ``regex``; an ``re`` pattern is compiled again, as ``regex`` matches within a time limit)."""
     if isinstance(pattern, str):
         return compile_regex(pattern, ignore_case=ignore_case, multiline=multiline, dotall=dotall)
     extra = _flags(ignore_case, multiline, dotall)
-    return re.compile(pattern.pattern, pattern.flags | extra) if extra else pattern
+    if isinstance(pattern, re.Pattern):
+        own = sum(ours for theirs, ours in _RE_FLAGS if pattern.flags & theirs)
+        return _compiled(pattern.pattern, own | extra)
+    return _compiled(pattern.pattern, pattern.flags | extra) if extra else pattern
 
 
-@assertion(summary="`re.search` finds the pattern in the output", shorthand=_PATTERN_FORM)
+@assertion(summary="the pattern is found anywhere in the output", shorthand=_PATTERN_FORM)
 @prepared_by(_pattern)
-def regex(pattern: re.Pattern[str], response: Response) -> Verdict:
-    """``re.search`` anywhere in the output; anchor the pattern with ``^`` and ``$``."""
+def regex(pattern: regex_module.Pattern[str], response: Response) -> Verdict:
+    """A search anywhere in the output; anchor the pattern with ``^`` and ``$``."""
     text = response.text
-    match = pattern.search(text)
+    match = _search(pattern, text, "regex")
     if match is not None:
         message = f"matched {short_repr(match.group(0))} at character {match.start()}"
         return Verdict(True, None, message)
     return _unexpected(f"to match {_describe(pattern)}", excerpt(text))
 
 
-@assertion(summary="`re.search` does not find the pattern", shorthand=_PATTERN_FORM)
+@assertion(summary="the pattern is found nowhere in the output", shorthand=_PATTERN_FORM)
 @prepared_by(_pattern)
-def not_regex(pattern: re.Pattern[str], response: Response) -> Verdict:
+def not_regex(pattern: regex_module.Pattern[str], response: Response) -> Verdict:
     """Fails on the first match, shown in its context."""
     text = response.text
-    match = pattern.search(text)
+    match = _search(pattern, text, "not_regex")
     if match is None:
         return Verdict(True, None, f"no match for {_describe(pattern)}")
     matched = f"(matched: {short_repr(match.group(0))})"
@@ -178,6 +207,15 @@ check_equals, assert_equals = equals.check, equals.assert_
 check_starts_with, assert_starts_with = starts_with.check, starts_with.assert_
 check_regex, assert_regex = regex.check, regex.assert_
 check_not_regex, assert_not_regex = not_regex.check, not_regex.assert_
+
+
+def _search(
+    pattern: regex_module.Pattern[str], text: str, name: str
+) -> regex_module.Match[str] | None:
+    """The first match; an assertion ``name`` that cannot decide in time says so."""
+    return bounded_search(
+        pattern, text, lambda: f"{name} {_quoted(pattern.pattern)}{_flag_note(pattern)}"
+    )
 
 
 def _unexpected(expectation: str, got: str, score: float | None = None) -> Verdict:
@@ -220,16 +258,19 @@ def _first_difference(left: str, right: str) -> int:
 
 def _flags(ignore_case: bool, multiline: bool, dotall: bool) -> int:
     return (
-        (re.IGNORECASE if ignore_case else 0)
-        | (re.MULTILINE if multiline else 0)
-        | (re.DOTALL if dotall else 0)
+        (regex_module.IGNORECASE if ignore_case else 0)
+        | (regex_module.MULTILINE if multiline else 0)
+        | (regex_module.DOTALL if dotall else 0)
     )
 
 
-def _describe(pattern: re.Pattern[str]) -> str:
+def _describe(pattern: regex_module.Pattern[str]) -> str:
+    return f"regex {_quoted(pattern.pattern)}{_flag_note(pattern)}"
+
+
+def _flag_note(pattern: regex_module.Pattern[str]) -> str:
     flags = [name for flag, name in _FLAG_NAMES if pattern.flags & flag]
-    note = f" ({', '.join(flags)})" if flags else ""
-    return f"regex {_quoted(pattern.pattern)}{note}"
+    return f" ({', '.join(flags)})" if flags else ""
 
 
 def _quoted(pattern: str, width: int = VALUE_WIDTH) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from llmtest.assertions.base import AssertionResult
 from llmtest.engine.engine import Attempt, Execution
-from llmtest.errors import LLMTestError
+from llmtest.errors import LLMTestError, UndecidedAssertion
 from llmtest.results.figures import case_verdict
 from llmtest.results.record import CaseResult, Status, case_fields
 
@@ -83,6 +83,7 @@ def _evaluate_attempt(execution: Execution, attempt: Attempt, run_id: str) -> Ca
     case, model = execution.case, execution.model
     response = attempt.response
     assertions: list[AssertionResult] = []
+    undecided: list[str] = []  # assertions that could not decide: the attempt is an error
     status: Status
     if response is None:
         status = "error"
@@ -91,8 +92,11 @@ def _evaluate_attempt(execution: Execution, attempt: Attempt, run_id: str) -> Ca
             try:
                 assertions.append(spec.check(response))
             except LLMTestError as exc:
+                if isinstance(exc, UndecidedAssertion):
+                    undecided.append(str(exc))
                 assertions.append(AssertionResult(spec.type, False, None, str(exc)))
-        status = "pass" if all(a.passed for a in assertions) else "fail"
+        passed = all(a.passed for a in assertions)
+        status = "error" if undecided else "pass" if passed else "fail"
     return CaseResult(
         run_id=run_id,
         model=model.name,
@@ -104,7 +108,7 @@ def _evaluate_attempt(execution: Execution, attempt: Attempt, run_id: str) -> Ca
         input_tokens=response.usage.input_tokens if response else None,
         output_tokens=response.usage.output_tokens if response else None,
         cost_usd=response.cost_usd if response else None,
-        error=attempt.error,
+        error="; ".join(undecided) if undecided else attempt.error,
         retries=attempt.retries,
         provider_model=response.model if response else None,
         **case_fields(case),

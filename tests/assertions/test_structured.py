@@ -14,7 +14,7 @@ from llmtest.assertions import (
     compile_schema,
     extract_json,
 )
-from llmtest.errors import LLMAssertionError
+from llmtest.errors import LLMAssertionError, UndecidedAssertion
 from tests.assertions.helpers import run, spec_error
 
 PERSON = {
@@ -229,3 +229,58 @@ def test_a_compiled_schema_is_reused_across_outputs() -> None:
     compiled = compile_schema(PERSON)
     assert check_json_schema('{"name": "Ada"}', compiled).passed
     assert not check_json_schema('{"name": 1}', compiled).passed
+
+
+CATASTROPHIC = "^(a|a)+$"
+ALMOST = "a" * 40 + "b"
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "pattern": CATASTROPHIC},
+        {"type": "object", "patternProperties": {CATASTROPHIC: {}}},
+        {"type": "object", "patternProperties": {CATASTROPHIC: {}}, "additionalProperties": False},
+        {"type": "object", "propertyNames": {"pattern": CATASTROPHIC}},
+    ],
+    ids=["pattern", "patternProperties", "additionalProperties", "propertyNames"],
+)
+def test_a_schema_pattern_that_backtracks_is_undecided_not_a_hang(
+    schema: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("llmtest.assertions.patterns.REGEX_TIMEOUT_S", 0.05)
+    answer = json.dumps(ALMOST if schema["type"] == "string" else {ALMOST: 1})
+    with pytest.raises(UndecidedAssertion) as excinfo:
+        run("json_schema", schema, answer)
+    assert str(excinfo.value) == (
+        f"json_schema: the schema's pattern {CATASTROPHIC!r}: matching the output took longer "
+        "than 0.05 s (a pattern that backtracks catastrophically?); simplify it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("schema", "answer"),
+    [
+        ({"type": "string", "pattern": "^[A-Z]-\\d{4}$"}, '"A-1234x"'),
+        ({"patternProperties": {"^x-": {"type": "integer"}}}, '{"x-a": "no"}'),
+        ({"patternProperties": {"^x-": {}}, "additionalProperties": False}, '{"y": 1, "z": 2}'),
+        ({"properties": {"a": {}}, "additionalProperties": False}, '{"a": 1, "b": 2}'),
+        ({"properties": {"a": {}}, "additionalProperties": False}, '{"b": 2}'),
+        ({"additionalProperties": {"type": "string"}}, '{"b": 2}'),
+    ],
+)
+def test_bounded_pattern_keywords_say_what_jsonschema_says(
+    schema: dict[str, object], answer: str
+) -> None:
+    from jsonschema import Draft202012Validator
+
+    expected = [e.message for e in Draft202012Validator(schema).iter_errors(json.loads(answer))]
+    result = run("json_schema", schema, answer)
+    assert expected and not result.passed
+    assert all(message in result.message for message in expected), result.message
+
+
+def test_a_schema_pattern_that_is_no_regex_fails_the_load() -> None:
+    assert spec_error("json_schema", {"type": "string", "pattern": "(unclosed"}) == (
+        "expects a valid JSON Schema (Draft 2020-12); $.pattern: '(unclosed' is not a 'regex'"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -15,9 +16,12 @@ from llmtest.assertions import (
     assert_regex,
     assert_starts_with,
     check_contains,
+    check_not_regex,
+    check_regex,
+    compile_regex,
 )
-from llmtest.errors import AssertionSpecError, LLMAssertionError
-from tests.assertions.helpers import run, spec_error
+from llmtest.errors import AssertionSpecError, LLMAssertionError, UndecidedAssertion
+from tests.assertions.helpers import build, run, spec_error
 
 REFUND = "Items can be returned within two weeks of purchase."
 
@@ -211,9 +215,7 @@ def test_not_regex_passes_without_a_match() -> None:
 
 
 def test_invalid_regex_is_a_spec_error_naming_the_regex_error() -> None:
-    assert spec_error("regex", "(") == (
-        "invalid regex '(': missing ), unterminated subpattern at position 0"
-    )
+    assert spec_error("regex", "(") == ("invalid regex '(': missing ) at position 1")
     assert spec_error("not_regex", {"pattern": "[a-"}).startswith("invalid regex '[a-': ")
 
 
@@ -237,6 +239,89 @@ def test_assert_regex_takes_a_compiled_pattern() -> None:
     assert assert_regex(REFUND, re.compile("WEEKS", re.IGNORECASE)).passed
     with pytest.raises(LLMAssertionError, match="not to match regex 'weeks' "):
         assert_not_regex(REFUND, re.compile("weeks"))
+
+
+def test_a_compiled_re_pattern_keeps_its_flags() -> None:
+    """``re`` and ``regex`` number their ASCII flags differently: each flag is carried over."""
+    assert check_regex("é", re.compile(r"^\w$")).passed
+    assert not check_regex("é", re.compile(r"^\w$", re.ASCII)).passed
+    assert check_regex("ab", re.compile("a b  # a, then b", re.VERBOSE)).passed
+    result = check_regex("a\nB", re.compile("^b$", re.IGNORECASE | re.MULTILINE))
+    assert (result.passed, result.message) == (True, "matched 'B' at character 2")
+    assert check_not_regex("a\nb", re.compile("a.b"), dotall=True).message == (
+        "expected output not to match regex 'a.b' (dotall) (matched: 'a\\nb'); got: 'a b'"
+    )
+
+
+def test_assert_regex_takes_a_pattern_from_compile_regex() -> None:
+    assert assert_regex(REFUND, compile_regex("WEEKS", ignore_case=True)).passed
+    assert not check_regex(REFUND, compile_regex("^weeks", ignore_case=True)).passed
+
+
+# ``re`` tries 2**40 ways to split the a's before it gives up on the b: hours on any machine.
+CATASTROPHIC = "^(a|a)+$"
+ALMOST_A_MATCH = "a" * 40 + "b"
+
+
+@pytest.fixture
+def short_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("llmtest.assertions.patterns.REGEX_TIMEOUT_S", 0.05)
+
+
+@pytest.mark.usefixtures("short_time_limit")
+@pytest.mark.parametrize("name", ["regex", "not_regex"])
+def test_a_pattern_past_the_time_limit_is_undecided_naming_the_assertion(name: str) -> None:
+    check = build(name, {"pattern": CATASTROPHIC, "ignore_case": True})
+    with pytest.raises(UndecidedAssertion) as excinfo:
+        check(Response(text=ALMOST_A_MATCH))
+    assert str(excinfo.value) == (
+        f"{name} '^(a|a)+$' (ignore_case): matching the output took longer than 0.05 s "
+        "(a pattern that backtracks catastrophically?); simplify it"
+    )
+
+
+@pytest.mark.usefixtures("short_time_limit")
+def test_the_time_limit_message_shows_a_long_pattern_clipped_as_written() -> None:
+    pattern = CATASTROPHIC[:-1] + r"(\d?)" * 20 + "$"
+    with pytest.raises(UndecidedAssertion) as excinfo:
+        run("regex", pattern, ALMOST_A_MATCH)
+    assert str(excinfo.value).startswith(f"regex '{pattern[:59]}…': matching the output took ")
+
+
+@pytest.mark.usefixtures("short_time_limit")
+def test_the_python_helpers_raise_rather_than_hang() -> None:
+    for helper in (check_regex, assert_regex, check_not_regex, assert_not_regex):
+        with pytest.raises(UndecidedAssertion, match=r"took longer than 0\.05 s"):
+            helper(ALMOST_A_MATCH, CATASTROPHIC)
+    with pytest.raises(UndecidedAssertion, match=r"^regex '\^\(a\|a\)\+\$': "):
+        assert_regex(ALMOST_A_MATCH, re.compile(CATASTROPHIC))
+
+
+def test_a_plain_pytest_test_using_the_helper_fails_with_the_message(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_app=f"""
+        from llmtest import assert_regex
+
+        def test_answer(monkeypatch):
+            monkeypatch.setattr("llmtest.assertions.patterns.REGEX_TIMEOUT_S", 0.05)
+            assert_regex({ALMOST_A_MATCH!r}, {CATASTROPHIC!r})
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*UndecidedAssertion: regex '^(a|a)+$': matching the output took longer than 0.05 s *"]
+    )
+
+
+def test_the_docs_state_the_time_limit_the_code_applies() -> None:
+    from llmtest.assertions import patterns
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "cases.md").read_text("utf-8")
+    assert patterns.REGEX_TIMEOUT_S == 1.0
+    assert "Each search of an answer may take at most 1 second (`REGEX_TIMEOUT_S` in" in page
 
 
 def test_equals_ignores_surrounding_whitespace_by_default() -> None:

@@ -50,6 +50,31 @@ def test_a_model_that_fails_is_an_error_not_a_failure(pytester: pytest.Pytester)
     result.stdout.fnmatch_lines(["ERROR test_app.llm.yaml::a - ModelCallFailed: model *"])
 
 
+def test_an_assertion_that_cannot_decide_is_an_error_naming_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("llmtest.assertions.patterns.REGEX_TIMEOUT_S", 0.05)
+    pytester.makefile(
+        ".llm.yaml",
+        test_app=textwrap.dedent("""
+        model: "echo:"
+        cases:
+          - id: redos
+            prompt: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"
+            assert: [{regex: "^(a|a)+$"}]
+          - {id: fine, prompt: "hello", assert: [{contains: hello}]}
+    """),
+    )
+    result = pytester.runpytest_inprocess()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*regex '^(a|a)+$': matching the output took longer than 0.05 s*",
+            "ERROR test_app.llm.yaml::redos - AssertionUndecided: regex*",
+        ]
+    )
+
+
 def test_no_model_configured_is_a_clear_error(pytester: pytest.Pytester) -> None:
     pytester.makefile(".llm.yaml", test_a="cases: [{id: a, prompt: hi}]")
     result = pytester.runpytest()
