@@ -38,6 +38,9 @@ MAX_RETRY_AFTER_S = 120.0
 """The longest ``Retry-After`` llmtest waits out; a provider asking for more gets no early
 retry: the case is an error that says how long it asked for."""
 TIMEOUT_GRACE_S = 5.0
+MAX_ANSWER_CHARS = 4_000_000
+"""Far beyond any model's output limit: a longer answer is a broken or hostile server, and
+keeping it would be written into every results file, cache entry and report."""
 SCHEDULE_CHUNK = 256
 
 
@@ -309,6 +312,11 @@ class Engine:
                             f"{model_label(model.name)}: no answer within {model.timeout_s:g}s",
                             retryable=True,
                         ) from None
+                if len(response.text) > MAX_ANSWER_CHARS:
+                    raise ModelCallError(
+                        f"{model_label(model.name)}: the answer is {len(response.text):,} "
+                        f"characters, more than the {MAX_ANSWER_CHARS:,} llmtest accepts"
+                    )
                 if not free:
                     limiter.record_tokens(response.usage.total_tokens or 0)
                 return response, retry

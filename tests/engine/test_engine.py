@@ -94,6 +94,21 @@ def test_a_retry_after_longer_than_llmtest_waits_is_an_error_not_an_early_retry(
     )
 
 
+def test_an_answer_longer_than_any_model_writes_is_an_error(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "MAX_ANSWER_CHARS", 1000)
+    with FakeLLMServer(reply=lambda model, messages: "x" * 1001) as server:
+        model = openai_model(server, "m", max_retries=3)
+        (attempt,) = engine.submit(case("flood"), model).result(timeout=30).attempts
+        requests = len(server.requests)
+    assert (attempt.response, requests) == (None, 1)
+    assert (
+        attempt.error
+        == "openai:m: the answer is 1,001 characters, more than the 1,000 llmtest accepts"
+    )
+
+
 def test_an_error_after_the_last_retry_is_an_error_with_the_provider_message(
     engine: Engine, fake_provider: FakeLLMServer
 ) -> None:
