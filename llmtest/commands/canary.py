@@ -16,7 +16,6 @@ from llmtest.compare.gate import evaluate_gate, load_gate
 from llmtest.compare.output import emit_reports
 from llmtest.engine.session import Lane, RunSession, execute_lanes
 from llmtest.engine.settings import ModelChoice
-from llmtest.errors import LLMTestError
 from llmtest.results.jsonl import load_results
 
 SUMMARY = "run the cases on a baseline and a candidate model and gate the promotion"
@@ -67,15 +66,21 @@ def run(args: argparse.Namespace) -> int:
     session = RunSession(prepared.settings(args), prepared.project, on_retry=display.retry)
     lanes: list[Lane] = []
     suites = {s.path: s.hash for s in prepared.suites}
+    plans = {}
     for side, spec in (("baseline", args.baseline), ("candidate", args.candidate)):
-        models = ModelChoice(prepared.project, dataclasses.replace(session.settings, model=spec))
-        plan = prepared.planner(args, models).plan(prepared.suites)
+        # Both models are checked before either file is opened: a typo in --candidate
+        # is named as such and leaves no half-written folder behind.
+        chosen = dataclasses.replace(session.settings, model=spec, model_flag=f"--{side}")
+        plans[side] = prepared.planner(args, ModelChoice(prepared.project, chosen)).plan(
+            prepared.suites
+        )
+    for side, plan in plans.items():
         output = session.add_output(args.out / f"{side}.jsonl")
-        if output.path is not None and output.path.is_file() and output.path.stat().st_size:
-            raise LLMTestError(f"{output.path} already holds a run; choose another --out folder")
         header = session.header(plan.models, suites, run_id=output.run_id, canary=side)
         output.open(header, stream_history=True)
         lanes.append(Lane(plan, output))
+    if any(lane.output.replaced for lane in lanes):
+        console.print(f"replacing the earlier canary run in {args.out}/", markup=False)
     display.total = sum(len(lane.plan.cases) for lane in lanes)
     started = time.perf_counter()
     try:

@@ -76,11 +76,12 @@ class Planner:
         planned: list[PlannedCase] = []
         skipped: list[tuple[Case, ModelConfig | None]] = []
         already = 0
+        by_path = {suite.path: suite for suite in suites}
         cases = (case for suite in suites for case in suite.cases)
         for case in self.selection.select(cases):
             if self.repeat is not None:
                 case = dataclasses.replace(case, repeat=self.repeat)
-            model = self._model(case)
+            model = self._model(case, by_path[case.suite])
             if case.skip:
                 if (case.suite, case.id, case.hash, 0) in done:  # recorded before a resume
                     already += 1
@@ -100,11 +101,23 @@ class Planner:
             fallback = self.models.resolve(spec)
         return RunPlan(suites, planned, skipped, already, fallback)
 
-    def _model(self, case: Case) -> ModelConfig:
+    def _model(self, case: Case, suite: Suite) -> ModelConfig:
+        """The case's model; a spec that does not resolve is blamed where it was written:
+        the command line, the suite's ``model:``, the case's own, or the project default."""
         if self.models.spec_for(case) is None:
             raise ConfigError(f"{case.suite}: case {case.id!r}: {self.models.no_model_message()}")
         try:
             return self.models.for_case(case)
         except ConfigError as exc:
-            where = f"{case.suite}:{case.line}" if case.line else case.suite
-            raise ConfigError(f"{where}: case {case.id!r}: field 'model': {exc}") from None
+            settings = self.models.settings
+            if settings.model is not None:
+                where = settings.model_flag
+            elif case.model is None:
+                where = settings.model_setting
+            elif case.model == suite.model:
+                line = f":{suite.model_line}" if suite.model_line else ""
+                where = f"{suite.path}{line}: field 'model'"
+            else:
+                line = f":{case.line}" if case.line else ""
+                where = f"{case.suite}{line}: case {case.id!r}: field 'model'"
+            raise ConfigError(f"{where}: {exc}") from None

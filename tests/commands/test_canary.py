@@ -94,14 +94,35 @@ def test_only_fixes_promote(project: Path) -> None:
         assert canary("--baseline", "old", "--candidate", "new") == 0
 
 
-def test_an_existing_run_is_never_overwritten(
+def test_a_rerun_into_the_same_folder_replaces_the_earlier_canary_and_says_so(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with FakeLLMServer(reply=reply) as server:
         configure(project, server, "")
-        canary("--baseline", "old", "--candidate", "new")
-        assert canary("--baseline", "old", "--candidate", "new") == 2
-    assert "already holds a run" in capsys.readouterr().err
+        code = canary("--baseline", "old", "--candidate", "new")
+        first = load_results(project / "runs/baseline.jsonl").header
+        assert "replacing" not in capsys.readouterr().err
+        assert canary("--baseline", "old", "--candidate", "new") == code
+    assert "replacing the earlier canary run in runs/" in capsys.readouterr().err
+    for side in ("baseline", "candidate"):
+        rerun = load_results(project / f"runs/{side}.jsonl")
+        assert rerun.header is not None and len(rerun.headers) == 1 and len(rerun.cases) == 3
+    assert first is not None and rerun.header.run_id != first.run_id
+
+
+@pytest.mark.parametrize("flag", ["--baseline", "--candidate"])
+def test_a_misspelled_model_is_blamed_on_its_flag_and_writes_nothing(
+    project: Path, capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    with FakeLLMServer(reply=reply) as server:
+        configure(project, server, "")
+        models = {"--baseline": "old", "--candidate": "new", flag: "nwe"}
+        code = canary("--baseline", models["--baseline"], "--candidate", models["--candidate"])
+    assert code == 2
+    assert capsys.readouterr().err.startswith(
+        f"llmtest canary: {flag}: unknown model 'nwe': not an alias in [tool.llmtest.models]"
+    )
+    assert not (project / "runs").exists()
 
 
 def test_the_html_comparison_shows_the_verdict_and_both_answers_as_text(project: Path) -> None:
