@@ -106,8 +106,8 @@ def test_a_rerun_into_the_same_folder_replaces_the_earlier_canary_and_says_so(
     assert "replacing the earlier canary run in runs/" in capsys.readouterr().err
     for side in ("baseline", "candidate"):
         rerun = load_results(project / f"runs/{side}.jsonl")
-        assert rerun.header is not None and len(rerun.headers) == 1 and len(rerun.cases) == 3
-    assert first is not None and rerun.header.run_id != first.run_id
+        assert len(rerun.headers) == 1 and len(rerun.cases) == 3
+        assert first is not None and rerun.headers[0].run_id != first.run_id
 
 
 @pytest.mark.parametrize("flag", ["--baseline", "--candidate"])
