@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from llmtest.config.options import DEFAULT_HISTORY, argparse_type, positive_int
+from llmtest.reports.format import plural
 from llmtest.results.history import CaseRun, FlakyCase, History, RecordedRun
 
 DEFAULT_LIMIT = 20
@@ -46,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for flag, default, what in (
         ("--window", 10, "--flaky: look at each model's last N runs"),
         ("--min-runs", 3, "--flaky: ignore cases with fewer pass/fail verdicts"),
+        ("--min-flips", 2, "--flaky: changes between pass and fail that make a case flaky"),
         ("--limit", DEFAULT_LIMIT, "rows to show"),
     ):
         parser.add_argument(
@@ -82,10 +84,10 @@ def run(args: argparse.Namespace) -> int:
         empty = f"no records of suite {args.suite} in {args.db}"
         table = _runs_table
     elif args.flaky:
-        rows = history.flaky_cases(model=args.model, min_runs=args.min_runs, window=args.window)[
-            : args.limit
-        ]
-        empty = f"no flaky cases in the last {args.window} runs of each model ({args.db})"
+        rows = history.flaky_cases(
+            model=args.model, min_runs=args.min_runs, window=args.window, min_flips=args.min_flips
+        )[: args.limit]
+        empty = _no_flaky_cases(history, args)
         table = _flaky_table
     else:
         rows = history.recent_runs(args.limit, model=args.model)
@@ -152,6 +154,25 @@ def _case_table(rows: Sequence[Any]) -> str:
             for r in rows
         ],
         right=("passed", "score", "ms"),
+    )
+
+
+def _no_flaky_cases(history: History, args: argparse.Namespace) -> str:
+    """Why nothing is flaky: the rule, and how close the cases that did flip came to it."""
+    rule = (
+        f"flaky needs {plural(args.min_runs, 'run')} and {plural(args.min_flips, 'change')} "
+        f"between pass and fail, within each model's last {args.window} runs "
+        "(--min-runs, --min-flips, --window)"
+    )
+    flipped = [c for c in history.flip_records(model=args.model, window=args.window) if c.flips]
+    if not flipped:
+        return f"no flaky cases in {args.db} ({rule})"
+    closest = max(flipped, key=lambda c: (c.flips, c.runs))
+    cases = "case flipped: it" if len(flipped) == 1 else "cases flipped; the closest"
+    return (
+        f"no flaky cases in {args.db} yet: {len(flipped)} {cases} has "
+        f"{plural(closest.runs, 'run')} and {plural(closest.flips, 'change')} ({rule}); "
+        "run again to see whether it keeps flipping"
     )
 
 

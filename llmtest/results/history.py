@@ -408,6 +408,17 @@ class History:
         are not verdicts on the model's answer, so they neither count as runs nor break a
         streak. A plain regression (pass, pass, fail) is one flip: not flaky.
         """
+        flaky = [
+            case
+            for case in self.flip_records(model, window)
+            if case.runs >= min_runs and case.flips >= min_flips
+        ]
+        flaky.sort(key=lambda f: (-f.flips, f.pass_rate, f.suite, f.case_id, f.model))
+        return flaky
+
+    def flip_records(self, model: str | None = None, window: int = 10) -> list[FlakyCase]:
+        """Every case's pass/fail record within each model's last ``window`` runs, flaky or
+        not: what :meth:`flaky_cases` filters, and what says how close a case came."""
         model_filter, params = ("WHERE m.model = ?", [model]) if model is not None else ("", [])
         recent: dict[str, list[str]] = {}
         for row in self._query(
@@ -433,24 +444,19 @@ class History:
             for row in rows:
                 key = (row["suite"], row["case_id"], row["case_hash"], run_model)
                 sequences.setdefault(key, []).append(row["status"])
-        flaky = []
-        for (suite, case_id, case_hash, case_model), statuses in sequences.items():
-            flips = sum(a != b for a, b in pairwise(statuses))
-            if len(statuses) >= min_runs and flips >= min_flips:
-                flaky.append(
-                    FlakyCase(
-                        suite=suite,
-                        case_id=case_id,
-                        case_hash=case_hash,
-                        model=case_model,
-                        runs=len(statuses),
-                        passed=statuses.count("pass"),
-                        flips=flips,
-                        last_status=statuses[-1],
-                    )
-                )
-        flaky.sort(key=lambda f: (-f.flips, f.pass_rate, f.suite, f.case_id, f.model))
-        return flaky
+        return [
+            FlakyCase(
+                suite=suite,
+                case_id=case_id,
+                case_hash=case_hash,
+                model=case_model,
+                runs=len(statuses),
+                passed=statuses.count("pass"),
+                flips=sum(a != b for a, b in pairwise(statuses)),
+                last_status=statuses[-1],
+            )
+            for (suite, case_id, case_hash, case_model), statuses in sequences.items()
+        ]
 
     def _case_row(self, run_id: str, case: CaseResult) -> tuple[Any, ...]:
         return (

@@ -177,7 +177,26 @@ def test_flaky_with_none_found_says_so(tmp_path: Path, capsys: pytest.CaptureFix
     import_runs(tmp_path, [{"a": "pass"}] * 3)
     capsys.readouterr()
     assert history("--flaky") == 0
-    assert capsys.readouterr().out.startswith("no flaky cases in the last 10 runs")
+    assert capsys.readouterr().out == (
+        "no flaky cases in db/history.sqlite (flaky needs 3 runs and 2 changes between pass "
+        "and fail, within each model's last 10 runs (--min-runs, --min-flips, --window))\n"
+    )
+
+
+def test_a_case_that_flipped_too_few_times_is_shown_with_the_rule_it_misses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import_runs(tmp_path, [{"a": "pass", "b": "pass"}, {"a": "fail", "b": "pass"}])
+    capsys.readouterr()
+    assert history("--flaky") == 0
+    assert capsys.readouterr().out == (
+        "no flaky cases in db/history.sqlite yet: 1 case flipped: it has 2 runs and 1 change "
+        "(flaky needs 3 runs and 2 changes between pass and fail, within each model's last "
+        "10 runs (--min-runs, --min-flips, --window)); run again to see whether it keeps "
+        "flipping\n"
+    )
+    assert history("--flaky", "--min-runs", "2", "--min-flips", "1") == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[1] == "a"
 
 
 def test_json_prints_the_rows_for_scripts(
