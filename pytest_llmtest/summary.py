@@ -44,7 +44,7 @@ def summary_line(cases: list[dict[str, Any]], latencies_ms: list[float]) -> str:
     line = (
         f"{plural(len(cases), 'case')} on {', '.join(models)} · {counts['pass']} passed, "
         f"{counts['fail']} failed, {plural(counts['error'], 'error')} · "
-        f"{plural(sum(int(c.get('llm_calls', 0)) for c in cases), 'call')}, "
+        f"{plural(sum(int(c.get('llm_calls', 0)) for c in cases), 'attempt')}, "
         f"{plural(sum(int(c.get('llm_retries', 0)) for c in cases), 'retry', 'retries')}"
     )
     if any("llm_tokens" in c for c in cases):

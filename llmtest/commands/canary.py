@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if any(lane.output.replaced for lane in lanes):
         console.print(f"replacing the earlier canary run in {args.out}/", markup=False)
     display.total = sum(len(lane.plan.cases) for lane in lanes)
+    display.skipped = sum(len(lane.plan.skipped) for lane in lanes)
     started = time.perf_counter()
     try:
         with display:

@@ -209,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         header = session.header(plan.models, {s.path: s.hash for s in prepared.suites})
         session.output.open(header, stream_history=True)
-    display.total = len(plan.cases)
+    display.total, display.skipped = len(plan.cases), len(plan.skipped)
     started = time.perf_counter()
     totals = _execute(args, session, plan, display)
     elapsed = time.perf_counter() - started
@@ -283,23 +283,6 @@ def _resume(args: argparse.Namespace, suites: list[Suite]) -> Resumed:
     return load_resume(args.resume, suites, retry_errors=args.retry_errors)
 
 
-def _one_line(outcome: CaseOutcome) -> str:
-    """The reason a case did not pass, in one line: its first error or broken assertion
-    (after the pass rate, for a repeated case). ``explain()`` indents assertion lines."""
-    lines = outcome.explain().splitlines()
-    if not lines:
-        return ""
-    reasons = [
-        line.split("error: ", 1)[1] if "error: " in line else line
-        for line in lines
-        if "error: " in line or (line.startswith("  ") and not line.startswith("  output:"))
-    ]
-    first = reasons[0].strip() if reasons else lines[0]
-    if outcome.execution.case.repeat > 1:
-        return f"{lines[0]}; {first}"
-    return first
-
-
 def _nothing_selected(plan: RunPlan, args: argparse.Namespace) -> bool:
     """No case matched the selection: a mistyped -k must not pass a gate. (An empty
     shard is fine: its cases went to the others.)"""
@@ -332,6 +315,8 @@ class Display:
         self.console = console
         self.mode = _progress_mode(mode, console)
         self.total = total
+        self.skipped = 0
+        """Cases the case files skip: not run, but counted in the run's summary."""
         self.retrying = 0
         self._last_line = 0.0
         self._progress: Progress | None = None
@@ -352,7 +337,10 @@ class Display:
         if self._progress is not None:
             self._progress.start()
         elif self.mode == "plain":
-            self.console.print(f"llmtest: running {plural(self.total, 'case')}", markup=False)
+            skipped = f" ({self.skipped} skipped)" if self.skipped else ""
+            self.console.print(
+                f"llmtest: running {plural(self.total, 'case')}{skipped}", markup=False
+            )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -374,7 +362,8 @@ class Display:
     def update(self, outcome: CaseOutcome, totals: RunTotals) -> None:
         counts = (
             f"[green]{totals.passed} passed[/] [red]{totals.failed} failed[/] "
-            f"[yellow]{totals.errors} errors[/] {totals.retries} retries"
+            f"[yellow]{plural(totals.errors, 'error')}[/] "
+            f"{plural(totals.retries, 'retry', 'retries')}"
         )
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, completed=totals.cases, counts=counts)
@@ -384,7 +373,8 @@ class Display:
                 self._last_line = now
                 self.console.print(
                     f"[{totals.cases}/{self.total}] {totals.passed} passed, {totals.failed} "
-                    f"failed, {totals.errors} errors, {totals.retries} retries",
+                    f"failed, {plural(totals.errors, 'error')}, "
+                    f"{plural(totals.retries, 'retry', 'retries')}",
                     markup=False,
                     highlight=False,
                 )
@@ -413,8 +403,8 @@ def _print_summary(
     )
     out.print(
         f"  [green]{totals.passed} passed[/] · [red]{totals.failed} failed[/] · "
-        f"[yellow]{totals.errors} errors[/] · {totals.skipped} skipped · "
-        f"{totals.retries} retries",
+        f"[yellow]{plural(totals.errors, 'error')}[/] · {totals.skipped} skipped · "
+        f"{plural(totals.retries, 'retry', 'retries')}",
         highlight=False,
     )
     figures = []
@@ -428,7 +418,7 @@ def _print_summary(
         case = outcome.execution.case
         label = "ERROR" if outcome.status == "error" else "FAILED"
         out.print(
-            shown(f"{label} {case.suite}::{case.id} - {_one_line(outcome)[:200]}"),
+            shown(f"{label} {case.suite}::{case.id} - {outcome.headline()[:200]}"),
             markup=False,
             highlight=False,
         )
@@ -439,7 +429,7 @@ def _print_summary(
     if whole is not None:
         out.print(
             f"the whole run: {plural(whole.cases, 'case')} · {whole.passed} passed · "
-            f"{whole.failed} failed · {whole.errors} errors · {whole.skipped} skipped",
+            f"{whole.failed} failed · {plural(whole.errors, 'error')} · {whole.skipped} skipped",
             markup=False,
         )
     replaced = " (it held an earlier run: replaced)" if replaced_earlier else ""

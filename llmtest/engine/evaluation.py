@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from llmtest._text import plural
 from llmtest.assertions.base import AssertionResult
 from llmtest.engine.engine import Attempt, Execution
 from llmtest.errors import LLMTestError, UndecidedAssertion
@@ -32,33 +33,57 @@ class CaseOutcome:
             return 0.0
         return sum(r.status == "pass" for r in self.results) / len(self.results)
 
-    def explain(self) -> str:
-        """What a developer reads when the case fails: every broken assertion and the output."""
+    def headline(self) -> str:
+        """Why the case did not pass, most useful words first (pytest's short summary and
+        ``llmtest run`` cut this line at the terminal's width): the first broken
+        assertion or error, after the pass rate for a repeated case."""
         case = self.execution.case
-        lines: list[str] = []
+        first = next((r for result in self.results for r in _reasons(result)), "")
+        if case.repeat == 1:
+            return first.removeprefix(_ERROR)  # the line is labelled an error already
+        passed = sum(r.status == "pass" for r in self.results)
+        rate = f"pass rate {passed}/{len(self.results)}, needed {case.min_pass_rate:.2f}"
+        return f"{rate}: {first}" if first else rate
+
+    def explain(self) -> str:
+        """What a developer reads when the case fails: the headline, every other broken
+        assertion or error, and the answer unless a message already shows all of it."""
+        case, model = self.execution.case, self.execution.model.name
+        lines = [self.headline()]
+        shown_first = case.repeat > 1  # the headline's reason is repeated under its attempt
+        for result in self.results:
+            reasons = _reasons(result)
+            if not reasons:
+                continue
+            prefix = _prefix(result, case.repeat)
+            listed = reasons if shown_first else reasons[1:]
+            shown_first = True
+            lines.extend(f"  {prefix}{reason}" for reason in listed)
+            output = _excerpt(result.output) if result.output is not None else None
+            if output is not None and not any(output in reason for reason in reasons):
+                lines.append(f"  {prefix}output: {output}")
+            if case.repeat == 1 and result.status == "fail":
+                failed = len(reasons)
+                lines.append(
+                    f"  ({failed} of {plural(len(result.assertions), 'assertion')} failed, "
+                    f"model {model})"
+                )
         if case.repeat > 1:
             passed = sum(r.status == "pass" for r in self.results)
             lines.append(
-                f"pass rate {passed}/{len(self.results)} = {self.pass_rate:.2f}, "
-                f"needed {case.min_pass_rate:.2f} (model {self.execution.model.name})"
+                f"  ({passed} of {plural(len(self.results), 'attempt')} passed, model {model})"
             )
-        for result in self.results:
-            if result.status == "error":
-                lines.append(_prefix(result, case.repeat) + f"error: {result.error}")
-                continue
-            failed = [a for a in result.assertions if not a.passed]
-            if not failed:
-                continue
-            if case.repeat == 1:
-                lines.append(
-                    f"{len(failed)} of {len(result.assertions)} assertions failed "
-                    f"(model {self.execution.model.name})"
-                )
-            else:
-                lines.append(_prefix(result, case.repeat) + f"{len(failed)} assertion(s) failed")
-            lines.extend(f"  {a.type}: {a.message}" for a in failed)
-            lines.append(f"  output: {_excerpt(result.output)}")
         return "\n".join(lines)
+
+
+_ERROR = "error: "
+
+
+def _reasons(result: CaseResult) -> list[str]:
+    """What went wrong in one attempt: its error, else each broken assertion."""
+    if result.status == "error":
+        return [f"{_ERROR}{result.error}"]
+    return [f"{a.type}: {a.message}" for a in result.assertions if not a.passed]
 
 
 def _prefix(result: CaseResult, repeat: int) -> str:

@@ -61,7 +61,8 @@ def test_a_pattern_past_its_time_limit_makes_the_attempt_an_error_naming_it() ->
     ]
     assert result.assertions[1].message == TIMED_OUT
     assert result.output == ALMOST_A_MATCH
-    assert outcome.explain() == f"error: {TIMED_OUT}"
+    assert outcome.headline() == TIMED_OUT
+    assert outcome.explain() == f"{TIMED_OUT}\n  output: {ALMOST_A_MATCH!r}"
 
 
 def test_one_undecided_attempt_makes_a_repeated_case_an_error_whatever_the_pass_rate() -> None:
@@ -69,7 +70,7 @@ def test_one_undecided_attempt_makes_a_repeated_case_an_error_whatever_the_pass_
     assert [r.status for r in outcome.results] == ["pass", "error"]
     assert [r.error for r in outcome.results] == [None, TIMED_OUT]
     assert outcome.status == "error"
-    assert outcome.explain().splitlines()[1] == f"attempt 2: error: {TIMED_OUT}"
+    assert outcome.explain().splitlines()[1] == f"  attempt 2: error: {TIMED_OUT}"
 
 
 def test_every_undecided_assertion_is_named() -> None:

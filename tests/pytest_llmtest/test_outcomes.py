@@ -19,11 +19,14 @@ def test_failure_explains_what_was_expected_and_what_came_back(
     result.stdout.fnmatch_lines(
         [
             "*_ shipping _*",
-            "1 of 1 assertions failed (model echo:)",
-            "  contains: *2 business days*",
-            "  output: 'We ship worldwide.'",
+            "contains: expected output to contain '2 business days' (missing: '2 business "
+            "days'); got: 'We ship worldwide.'",
+            "  (1 of 1 assertion failed, model echo:)",
+            "*short test summary info*",
+            "FAILED test_support.llm.yaml::shipping - contains: expected output to contain*",
         ]
     )
+    assert "output:" not in result.stdout.str()  # the answer is shown once, in full
     assert "Traceback" not in result.stdout.str()
     assert "llmtest/" not in result.stdout.str()
 
@@ -160,8 +163,10 @@ def test_repeat_fails_below_the_pass_rate_and_shows_each_attempt(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "pass rate 2/4 = 0.50, needed 1.00 (model callable:app:flaky)",
-            "attempt *: 1 assertion(s) failed",
+            "pass rate 2/4, needed 1.00: equals: *",
+            "  attempt *: equals: *",
+            "  attempt *: equals: *",
+            "  (2 of 4 attempts passed, model callable:app:flaky)",
         ]
     )
 
@@ -173,3 +178,18 @@ def test_skip_in_the_case_file(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["SKIPPED*later"])
+
+
+def test_the_summary_counts_attempts_not_calls_and_says_one_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No key: the attempt errs before any request leaves, so "1 call" would be untrue.
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    pytester.makefile(
+        ".llm.yaml", test_a="model: 'openai:gpt-4o-mini'\ncases: [{id: a, prompt: hi}]\n"
+    )
+    result = pytester.runpytest("--llm-max-retries", "0")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["1 case on openai:gpt-4o-mini · 0 passed, 0 failed, 1 error · 1 attempt, 0 retries*"]
+    )

@@ -47,7 +47,9 @@ def test_answers_pass_and_fail_on_their_merits(
     project(pytester, fake_provider, provider, "geo")
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["  output: 'echo: What is 2+2?'"])
+    result.stdout.fnmatch_lines(
+        ["contains: expected output to contain '5' (missing: '5'); got: 'echo: What is 2+2?'"]
+    )
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
