@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# A .venv made before the distribution was renamed holds it as "llmtest": one plugin only.
+	@$(BIN)/python -m pip uninstall --quiet --yes llmtest 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet -e '.[test,local]'
 	touch $@
 

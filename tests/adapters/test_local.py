@@ -197,7 +197,7 @@ def test_a_missing_extra_gives_the_install_command(
     with pytest.raises(ConfigError) as excinfo:
         LocalAdapter(config)
     assert str(excinfo.value) == (
-        "the local adapter needs the 'local' extra: pip install 'llmtest[local]'"
+        "the local adapter needs the 'local' extra: pip install 'pytest-llm-regression[local]'"
     )
 
 
