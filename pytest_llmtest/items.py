@@ -59,6 +59,10 @@ class LLMCaseFile(pytest.File):
                 _check_models(state, suite)
         except LLMTestError as exc:
             raise self.CollectError(shown(str(exc))) from None
+        if not suite.cases:
+            # Not an error (a suite may wait for its cases), but never silent: "no tests
+            # ran" alone does not say which file was empty.
+            self.warn(pytest.PytestWarning(shown(f"{suite.path}: the file has no cases")))
         for case in suite.cases:
             if state.settings.repeat is not None:
                 case = dataclasses.replace(case, repeat=state.settings.repeat)

@@ -198,8 +198,13 @@ def run(args: argparse.Namespace) -> int:
     plan = prepared.planner(args, session.models).plan(
         prepared.suites, resumed.file if resumed else None
     )
+    for suite in prepared.suites:
+        if not suite.cases:
+            console.print(shown(f"{suite.path}: the file has no cases"), markup=False)
     if _nothing_selected(plan, args):  # before any file or history is touched
-        out.print("verdict: no case matched the selection (exit 2)", markup=False)
+        found = sum(len(suite.cases) for suite in prepared.suites)
+        why = "no case matched the selection" if found else "the case files hold no cases"
+        out.print(f"verdict: {why} (exit 2)", markup=False)
         return 2
     if resumed is not None:
         check_resume_model(resumed.header, plan, given=args.llm_model)

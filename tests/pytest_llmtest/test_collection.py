@@ -132,3 +132,10 @@ def test_broken_llmtest_config_is_a_usage_error(pytester: pytest.Pytester) -> No
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*pyproject.toml: ?tool.llmtest? model must be a string, got 5"])
+
+
+def test_a_file_without_cases_is_named_in_a_warning(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".llm.yaml", test_empty="cases: []\n")
+    result = pytester.runpytest("-W", "default::pytest.PytestWarning")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result.stdout.fnmatch_lines(["*PytestWarning: test_empty.llm.yaml: the file has no cases"])
