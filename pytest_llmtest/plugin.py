@@ -115,7 +115,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     cases = [item.case for item in _llm_items(session.items)]
-    if not cases:
+    if not cases and not any("llm" in getattr(i, "fixturenames", ()) for i in session.items):
         return
     # The collected cases live as long as the process: out of the cyclic collector's
     # sight, every later collection (and pytest's exit) skips them (reference counting
@@ -194,6 +194,10 @@ class ItemHooks:
         process (xdist worker or not) that ran it."""
         report = yield
         if not _is_llm_item(item):
+            from pytest_llmtest.python_tests import uses_llm
+
+            if uses_llm(item):
+                _state(item.config).record_python_test(item, call, report)
             return report
         if call.when == "setup" and report.skipped and item.case.skip:
             _state(item.config).record_skip(item.case)

@@ -83,6 +83,18 @@ class LLMSession:
     def record(self, outcome: CaseOutcome) -> None:
         self._output().record(outcome.results)
 
+    def record_python_test(
+        self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+    ) -> None:
+        """A plain test's record (see :mod:`pytest_llmtest.python_tests`), once per test."""
+        from pytest_llmtest.python_tests import python_test_record, record_properties
+
+        made = python_test_record(item, call, report, self.run.run_id)
+        if made is not None:
+            record, exchanges = made
+            record_properties(report, record, exchanges)
+            self._output().record([record])
+
     def record_skip(self, case: Case) -> None:
         """A ``skip:`` case's record, as ``llmtest run`` writes it."""
         self._output().record([self.run.skip_record(case)])

@@ -78,3 +78,64 @@ def test_llm_fixture_model_error_fails_the_test_with_the_provider_message(
         ]
     )
     result.stdout.no_fnmatch_line("*During handling*")
+
+
+def test_plain_tests_are_recorded_in_the_results_and_reports_like_cases(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        app=textwrap.dedent("""
+        def answer(prompt):
+            if "down" in prompt:
+                raise ValueError("quota exceeded")
+            return "Earth"
+    """)
+    )
+    pytester.makepyfile(
+        test_plain=textwrap.dedent("""
+        import pytest
+
+        def test_passes(llm):
+            assert llm.complete("planet?").text == "Earth"
+
+        def test_fails(llm):
+            assert "Mars" in llm.complete("planet?").text
+
+        def test_errs(llm):
+            llm.complete("down")
+
+        @pytest.mark.skip(reason="not yet")
+        def test_skipped(llm):
+            pass
+
+        def test_without_the_model():
+            pass
+    """)
+    )
+    result = pytester.runpytest(
+        "--llm-model", "callable:app:answer", "--llm-results", "r.jsonl", "--llm-max-retries", "0"
+    )
+    result.assert_outcomes(passed=2, failed=2, skipped=1)
+    result.stdout.fnmatch_lines(["* cases on callable:app:answer · 1 passed, 1 failed, 1 error ·*"])
+    from llmtest.results import load_results
+
+    records = {c.case_id: c for c in load_results(pytester.path / "r.jsonl").cases}
+    assert {k: (c.suite, c.status) for k, c in records.items()} == {
+        "test_passes": ("test_plain.py", "pass"),
+        "test_fails": ("test_plain.py", "fail"),
+        "test_errs": ("test_plain.py", "error"),
+        "test_skipped": ("test_plain.py", "skip"),
+    }
+    fails = records["test_fails"]
+    assert (fails.output, fails.model, fails.assertions[0].type) == (
+        "Earth",
+        "callable:app:answer",
+        "python",
+    )
+    assert fails.assertions[0].message == "AssertionError: assert 'Mars' in 'Earth'"
+    assert records["test_errs"].error is not None and "quota exceeded" in records["test_errs"].error
+    assert records["test_skipped"].error == "not yet"
+    from llmtest.reports import render_markdown
+
+    report = render_markdown(load_results(pytester.path / "r.jsonl"))
+    assert "test\\_fails" in report and "test\\_errs" in report
