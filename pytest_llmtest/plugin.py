@@ -210,21 +210,6 @@ class ItemHooks:
         return report
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Mask every known secret in what pytest shows and writes of a test (its traceback,
-    captured output and logs), for any test of a session that used llmtest: a plain
-    Python test's assertion on an answer that echoes the key would print it."""
-    report = yield
-    if _existing_state(item.config) is not None:
-        from pytest_llmtest.redaction import redact_report
-
-        redact_report(report)
-    return report
-
-
 def _state(config: pytest.Config) -> LLMSession:
     from pytest_llmtest.state import llm_session
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import pytest
 
 from llmtest.config.secrets import Redactor
@@ -23,3 +25,17 @@ def redact_report(report: pytest.TestReport) -> None:
         if masked != text:
             report.longrepr = masked
     report.sections = [(title, redact(content)) for title, content in report.sections]
+
+
+class ReportRedaction:
+    """Registered once llmtest is in use in a session (the first case file, the ``llm``
+    fixture, an ``--llm-`` option): every test's report is masked before xdist or
+    ``--junitxml`` sees it. A session that never uses llmtest never pays for it."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        redact_report(report)
+        return report

@@ -153,4 +153,7 @@ def llm_session(config: pytest.Config) -> LLMSession:
     state = config.stash.get(session_key, None)
     if state is None:
         state = config.stash[session_key] = LLMSession(config)
+        from pytest_llmtest.redaction import ReportRedaction
+
+        config.pluginmanager.register(ReportRedaction(), "llmtest-redaction")
     return state
