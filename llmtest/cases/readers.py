@@ -5,15 +5,27 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
 from llmtest.assertions.base import AssertionType
+from llmtest.cases.limits import (
+    DEPTH_PROBLEM,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_TEXT_CHARS,
+    MAX_VALUES,
+    field_of,
+    may_nest_too_deeply,
+    too_deep,
+)
 from llmtest.errors import CaseFileError
 
 PathKey = tuple[str | int, ...]
@@ -84,15 +96,14 @@ def read_suite(
     path: Path, display: str, types: Mapping[str, AssertionType] | None = None
 ) -> RawSuite:
     """``types`` are the assertion types a CSV file's columns may name (by default, every
-    installed one): each says whether its cell may be a bare number."""
+    installed one): each says whether its cell may be a bare number.
+
+    A file over a limit of llmtest/cases/limits.py (its size, how deeply it nests, what
+    its YAML aliases expand to) is refused before the work it would cost, in one line."""
     suffix = path.suffix.lower()
-    try:
-        # utf-8-sig: Excel's "CSV UTF-8" (and some editors) start the file with a BOM.
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseFileError(display, f"cannot read case file: {exc}") from None
-    if suffix in (".yaml", ".yml"):
-        return _read_yaml(path, display, text)
+    if suffix not in (".yaml", ".yml", ".jsonl", ".csv"):
+        raise CaseFileError(display, f"unsupported case file type {suffix!r} (yaml, jsonl or csv)")
+    text = _read_text(path, display)
     if suffix == ".jsonl":
         return _read_jsonl(path, display, text)
     if suffix == ".csv":
@@ -101,7 +112,49 @@ def read_suite(
 
             types = assertion_types()
         return _read_csv(path, display, text, types)
-    raise CaseFileError(display, f"unsupported case file type {suffix!r} (yaml, jsonl or csv)")
+    return _read_yaml(path, display, text)
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+"""O_NONBLOCK: a pipe put in a file's place between the stat and the open must not hang
+the open (on a regular file the flag does nothing)."""
+
+
+def _read_text(path: Path, display: str) -> str:
+    """The file's text, once it is known to be a regular file within the size limit: a
+    device (``/dev/zero``) or a pipe would never end, and a huge file would be read whole.
+    Checked by ``stat`` before the file is opened, and again on what was opened."""
+    try:
+        _check_file(os.stat(path), display)
+        fd = os.open(path, _OPEN_FLAGS)
+        with open(fd, "rb") as opened:
+            _check_file(os.fstat(fd), display)
+            data = opened.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise CaseFileError(display, f"cannot read case file: {exc}") from None
+    if len(data) > MAX_FILE_BYTES:  # it grew after the stat
+        raise CaseFileError(display, _too_big(len(data)))
+    try:
+        # utf-8-sig: Excel's "CSV UTF-8" (and some editors) start the file with a BOM.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CaseFileError(display, f"cannot read case file: {exc}") from None
+    # Line ends as a file opened as text reads them (universal newlines).
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _check_file(info: os.stat_result, display: str) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise CaseFileError(display, "cannot read case file: not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise CaseFileError(display, _too_big(info.st_size))
+
+
+def _too_big(size: int) -> str:
+    return (
+        f"cannot read case file: it is {size:,} bytes, more than the limit of "
+        f"{MAX_FILE_BYTES:,} ({MAX_FILE_BYTES // 2**20} MiB)"
+    )
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, int | None]:
@@ -125,24 +178,30 @@ def _yaml_problem(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, int | None
 def _read_yaml(path: Path, display: str, text: str) -> RawSuite:
     loader = _YamlLoader(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        try:
+            node = loader.get_single_node()
+        except RecursionError:  # PyYAML's own composer; libyaml stops at 1,000 levels itself
+            raise CaseFileError(display, DEPTH_PROBLEM) from None
+        if node is None:
+            raise CaseFileError(display, "the file is empty; expected a mapping with 'cases'")
+        # A list at the top is the cases. Lines, duplicate keys and the limits are all
+        # checked on the composed nodes, where an alias is still one shared node: built,
+        # a bomb would already be in memory, and merge keys would have rewritten mappings.
+        top: PathKey = ("cases",) if isinstance(node, yaml.SequenceNode) else ()
+        # Nodes are shared only through an alias (``*name``) of an anchor (``&name``).
+        lines = _YamlWalk(node, top, display, shared="&" in text and "*" in text).lines
+        data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         raise CaseFileError(display, *_yaml_problem(exc, text)) from None
     except yaml.YAMLError as exc:
         raise CaseFileError(display, f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
-    if data is None or node is None:
+    if data is None:
         raise CaseFileError(display, "the file is empty; expected a mapping with 'cases'")
     if isinstance(data, list):
         data = {"cases": data}
-        lines: dict[PathKey, int] = {}
-        _record_lines(node, ("cases",), lines, display)
-    elif isinstance(data, dict):
-        lines = {}
-        _record_lines(node, (), lines, display)
-    else:
+    elif not isinstance(data, dict):
         raise CaseFileError(
             display,
             f"expected a mapping with 'cases' at the top, got {type(data).__name__}",
@@ -158,24 +217,241 @@ def _read_yaml(path: Path, display: str, text: str) -> RawSuite:
     return RawSuite(path, data, raw_cases, lines, is_document=True)
 
 
-def _record_lines(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], display: str) -> None:
-    """Remember where each key and item starts, so errors can name a line."""
-    lines.setdefault(path, node.start_mark.line + 1)
+_MERGE = "tag:yaml.org,2002:merge"
+_EXIT = object()
+"""Marks a walk's entry that closes a list or mapping (its children are all measured)."""
+_WALKING = (-1, -1, -1)
+"""The measure of a list or mapping while its children are walked."""
+
+
+class _YamlWalk:
+    """One pass over a composed YAML document, before anything is constructed, that
+
+    * remembers where each key and item starts (``lines``), so errors can name a line;
+    * refuses a key written twice in one mapping; a merge key's (``<<: *base``) keys are
+      not duplicates: the mapping's own keys override them, as YAML's merge says;
+    * refuses an anchor used inside itself (``&a [*a]``), and a document that nests
+      deeper than :data:`MAX_DEPTH` or expands to more than :data:`MAX_VALUES` values or
+      :data:`MAX_TEXT_CHARS` characters.
+
+    An alias is the very node its anchor names, so each list and mapping is measured once
+    (values, characters, height) and each alias adds the measure: a "billion laughs" is
+    refused after a few dozen nodes, never expanded. Lines are recorded along the first
+    path that reaches a node; an alias's path records only its own line (its errors name
+    where the alias is written), so recording costs nothing for the nodes an alias
+    repeats. Iterative: a document too deep for Python's stack is the one to refuse.
+    """
+
+    def __init__(self, root: yaml.Node, top: PathKey, display: str, shared: bool) -> None:
+        self.root, self.top, self.display = root, top, display
+        self.lines: dict[PathKey, int] = {}
+        # Per list or mapping: (values, characters, height) by node identity; _WALKING
+        # while it is being walked, so that an alias inside it is seen to be recursive.
+        self.measured: dict[yaml.Node, tuple[int, int, int]] = {}
+        self._walk(shared)
+
+    def _walk(self, shared: bool) -> None:
+        lines, measured, display = self.lines, self.measured, self.display
+        scalar, mapping, merge, exit_, walking = (
+            yaml.ScalarNode,
+            yaml.MappingNode,
+            _MERGE,
+            _EXIT,
+            _WALKING,
+        )
+        root = self.root
+        lines[self.top] = root.start_mark.line + 1
+        total_values = 1  # in a tree, every node counted once
+        total_chars = 0
+        # (node, path, line, depth): each entry's path already has its line, the key's or
+        # the item's. An _EXIT entry closes a list or mapping whose children are measured.
+        pending: list[tuple[Any, ...]] = [(root, self.top, lines[self.top], 1)]
+        while pending:
+            entry = pending.pop()
+            if entry[0] is exit_:  # every child measured: measure the node
+                _, node, _, _, values, chars, members = entry
+                height = 0
+                for child, _, _, _ in members:
+                    child_values, child_chars, child_height = measured[child]
+                    values += child_values - 1  # the node counted it as one value
+                    chars += child_chars
+                    if child_height > height:
+                        height = child_height
+                if values > MAX_VALUES or chars > MAX_TEXT_CHARS:
+                    _, _, path, line, values, chars, _ = entry
+                    self._over(node, path, line, values, chars, members)
+                measured[node] = (values, chars, height + 1)
+                continue
+            node, path, line, depth = entry
+            if isinstance(node, scalar):  # only the root: children are counted inline
+                if len(node.value) > MAX_TEXT_CHARS:
+                    self._over(node, path, line, 1, len(node.value), [])
+                continue
+            if shared:
+                known = measured.get(node)
+                if known is walking:  # it is around this alias
+                    anchor = node.start_mark.line + 1
+                    problem = (
+                        f"recursive alias: the value anchored at line {anchor} contains itself"
+                    )
+                    self._fail(problem, path, line)
+                if known is not None:  # an alias of a node already measured
+                    if depth - 1 + known[2] > MAX_DEPTH:
+                        self._fail(DEPTH_PROBLEM, path, line)
+                    continue
+                measured[node] = walking
+            if depth > MAX_DEPTH:
+                self._fail(DEPTH_PROBLEM, path, line)
+            depth += 1  # the children's
+            # The node and each key and item are one value each; a list or mapping among
+            # them adds the values it holds when it is measured.
+            is_mapping = isinstance(node, mapping)
+            values = 1 + len(node.value) * (2 if is_mapping else 1)
+            chars = 0
+            children: list[tuple[yaml.Node, PathKey | None, int, int]] = []
+            if is_mapping:
+                seen: dict[str, int] = {}
+                merged: list[tuple[yaml.Node, int]] | None = None
+                for key_node, value_node in node.value:
+                    child_path: PathKey | None = None
+                    key_line = key_node.start_mark.line + 1
+                    if isinstance(key_node, scalar):
+                        key = key_node.value
+                        chars += len(key)
+                        if key in seen:
+                            problem = f"duplicate key {key!r} (first at line {seen[key]})"
+                            raise CaseFileError(display, problem, line=key_line)
+                        seen[key] = key_line
+                        if key_node.tag == merge:
+                            merged = [*(merged or ()), (value_node, key_line)]
+                        elif path is not None:
+                            child_path = (*path, key)
+                            lines[child_path] = key_line
+                    else:  # a list or mapping as a key: construction refuses it, but count it
+                        children.append((key_node, None, key_line, depth))
+                    if isinstance(value_node, scalar):
+                        chars += len(value_node.value)
+                    else:
+                        children.append((value_node, child_path, key_line, depth))
+                if merged and path is not None:
+                    self._record_merged(merged, seen, path)
+            else:
+                for index, item in enumerate(node.value):
+                    item_line = item.start_mark.line + 1
+                    item_path = None
+                    if path is not None:
+                        item_path = (*path, index)
+                        lines[item_path] = item_line
+                    if isinstance(item, scalar):
+                        chars += len(item.value)
+                    else:
+                        children.append((item, item_path, item_line, depth))
+            if not shared:  # a tree: each node is reached once, so its counts just add up
+                total_values += values - 1
+                total_chars += chars
+                if total_values > MAX_VALUES or total_chars > MAX_TEXT_CHARS:
+                    self._over(node, path, line, total_values, total_chars, [])
+                pending.extend(reversed(children))
+            elif children:
+                pending.append((exit_, node, path, line, values, chars, children))
+                pending.extend(reversed(children))
+            else:  # a leaf: measured at once
+                if chars > MAX_TEXT_CHARS or values > MAX_VALUES:
+                    self._over(node, path, line, values, chars, [])
+                measured[node] = (values, chars, 1)
+
+    def _over(
+        self,
+        node: yaml.Node,
+        path: PathKey | None,
+        line: int,
+        values: int,
+        chars: int,
+        children: list[tuple[yaml.Node, PathKey | None, int, int]],
+    ) -> NoReturn:
+        """Refuse the document at the child of a list or mapping (``node`` at ``path``,
+        holding ``values`` and ``chars`` besides its ``children``' own) whose expansion
+        takes it over a limit, or at the node itself when no one child does."""
+        before: set[yaml.Node] = set()
+        for child, child_path, child_line, _ in children:
+            child_values, child_chars, _ = self.measured[child]
+            values += child_values - 1
+            chars += child_chars
+            if values > MAX_VALUES or chars > MAX_TEXT_CHARS:
+                # A key's line is where its value, alias or not, is written. An item that
+                # is an alias starts where its anchor does: name the list's line instead.
+                alias = child in before or child.start_mark.index < node.start_mark.index
+                if isinstance(node, yaml.MappingNode) or not alias:
+                    line = child_line
+                path = child_path
+                break
+            before.add(child)
+        if values > MAX_VALUES:
+            what = f"{MAX_VALUES:,} values"
+        else:
+            what = f"{MAX_TEXT_CHARS:,} characters of text"
+        self._fail(
+            f"the file holds more than {what} once its aliases are expanded (the limit)",
+            path,
+            line,
+        )
+
+    def _record_merged(
+        self, merged: list[tuple[yaml.Node, int]], own: dict[str, int], path: PathKey
+    ) -> None:
+        """The lines of the keys a mapping takes from its merge keys (``<<: *base``): where
+        each merged value was written. The mapping's own keys override them; a key that
+        more than one merged mapping holds gets the ``<<`` line (which of them wins has
+        changed between PyYAML versions)."""
+        found: dict[str, int] = {}
+        visited: set[yaml.Node] = set()
+        for value_node, merge_line in merged:
+            pending = [value_node]
+            while pending:
+                source = pending.pop()
+                if isinstance(source, yaml.SequenceNode):
+                    pending.extend(source.value)
+                    continue
+                if not isinstance(source, yaml.MappingNode) or source in visited:
+                    continue  # not a mapping: construction says so, at its line
+                visited.add(source)
+                for key_node, nested in source.value:
+                    if not isinstance(key_node, yaml.ScalarNode):
+                        continue
+                    key = key_node.value
+                    if key_node.tag == _MERGE:
+                        pending.append(nested)
+                    elif key not in own:
+                        found[key] = merge_line if key in found else key_node.start_mark.line + 1
+        for key, line in found.items():
+            self.lines[(*path, key)] = line
+
+    def _fail(self, message: str, path: PathKey | None, line: int) -> NoReturn:
+        case_id, field_path = self._case_of(path)
+        raise CaseFileError(
+            self.display, message, line=line, case_id=case_id, field=field_of(field_path)
+        )
+
+    def _case_of(self, path: PathKey | None) -> tuple[str | None, PathKey]:
+        """The case a path is in (its id when it has one written) and the path within."""
+        if path is None:
+            return None, ()
+        if len(path) < 2 or path[0] != "cases" or not isinstance(path[1], int):
+            return None, path
+        cases: Any = self.root if self.top else _value_of(self.root, "cases")
+        case = cases.value[path[1]] if isinstance(cases, yaml.SequenceNode) else None
+        id_node = _value_of(case, "id")
+        case_id = id_node.value if isinstance(id_node, yaml.ScalarNode) and id_node.value else None
+        return case_id, path[2:]
+
+
+def _value_of(node: Any, key: str) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise CaseFileError(
-                    display, f"duplicate key {key!r} (first at line {seen[key]})", line=line
-                )
-            seen[key] = line
-            lines[(*path, key)] = line
-            _record_lines(value_node, (*path, key), lines, display)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _record_lines(item, (*path, index), lines, display)
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                found: yaml.Node = value_node
+                return found
+    return None
 
 
 def _read_jsonl(path: Path, display: str, text: str) -> RawSuite:
@@ -200,6 +476,8 @@ def _read_jsonl(path: Path, display: str, text: str) -> RawSuite:
             raise CaseFileError(
                 display, f"expected a JSON object per line, got {type(data).__name__}", line=number
             )
+        if may_nest_too_deeply(stripped):
+            _check_depth(data, 1, display, number)
         if set(data) == {"suite"} and isinstance(data["suite"], dict):
             if cases or settings:
                 raise CaseFileError(display, "the 'suite' line must come first", line=number)
@@ -288,6 +566,9 @@ def _csv_case(
             number = float(cell)
             assertions.append({name: int(number) if number.is_integer() else number})
         else:
+            # Where the value stands in the case, counted as in the JSONL line it would be:
+            # a seed column's under the case, an assertion's under ``assert: [{name: ...}]``.
+            depth = 2 if name in _CSV_CASE_COLUMNS else 4
             try:
                 value = _cell_value(cell)
             except json.JSONDecodeError as exc:
@@ -296,6 +577,10 @@ def _csv_case(
                     f"the cell {cell.strip()!r} is not valid JSON "
                     f"({exc.msg} at character {exc.pos + 1})",
                 ) from None
+            except RecursionError:
+                raise bad_cell(name, DEPTH_PROBLEM) from None
+            if may_nest_too_deeply(cell, depth) and too_deep(value, depth) is not None:
+                raise bad_cell(name, DEPTH_PROBLEM)
             if name in _CSV_CASE_COLUMNS:  # seed style: expected_contains, expected_format, ...
                 data[name] = value
             else:
@@ -305,6 +590,21 @@ def _csv_case(
     if assertions:
         data["assert"] = assertions
     return RawCase(data, {}, line)
+
+
+def _check_depth(data: dict[str, Any], depth: int, display: str, line: int) -> None:
+    """Refuse a decoded line nested deeper than :data:`MAX_DEPTH`, naming its case and
+    field; walked only when its text has that many brackets at all."""
+    path = too_deep(data, depth)
+    if path is not None:
+        case_id = data.get("id")
+        raise CaseFileError(
+            display,
+            DEPTH_PROBLEM,
+            line=line,
+            case_id=case_id if isinstance(case_id, str) else None,
+            field=field_of(path),
+        )
 
 
 def _cell_value(cell: str) -> Any:

@@ -492,10 +492,10 @@ def test_a_repeated_case_that_errors_shows_the_error(
     )
     assert run("tests/test_rep.llm.yaml", "--model", "openai:status-400", "--out", "r.jsonl") == 2
     (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("ERROR")]
-    assert line.startswith("ERROR tests/test_rep.llm.yaml::rep - pass rate 0/3 = 0.00, needed ")
-    assert line.endswith(
-        "; openai model 'status-400': OPENAI_API_KEY is not set; export it or "
-        "set api_key_env in [tool.llmtest.models.<alias>]"
+    assert line == (
+        "ERROR tests/test_rep.llm.yaml::rep - pass rate 0/3, needed 0.60: error: openai model "
+        "'status-400': OPENAI_API_KEY is not set; export it or set api_key_env in "
+        "[tool.llmtest.models.<alias>]"
     )
 
 
@@ -575,3 +575,111 @@ def test_a_case_file_linked_beside_itself_runs_once(project: Path) -> None:
     assert run("tests", "--out", "r.jsonl") == 0
     cases = load_results(project / "r.jsonl").cases
     assert sorted(c.case_id for c in cases) == ["c0", "c1", "c2"]
+
+
+def test_a_regex_past_its_time_limit_is_an_error_that_names_it_and_exits_2(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``^(a|a)+$`` on 40 a's and a b would take ``re`` hours; the echo model answers it."""
+    monkeypatch.setattr("llmtest.assertions.patterns.REGEX_TIMEOUT_S", 0.05)
+    (project / "tests" / "test_redos.llm.yaml").write_text(
+        f"cases: [{{id: redos, prompt: {'a' * 40}b, assert: [{{regex: '^(a|a)+$'}}]}}]\n"
+    )
+    out_file = project / "r.jsonl"
+    assert run("tests/test_redos.llm.yaml", "--model", "echo:", "--out", str(out_file)) == 2
+    message = (
+        "regex '^(a|a)+$': matching the output took longer than 0.05 s "
+        "(a pattern that backtracks catastrophically?); simplify it"
+    )
+    (case,) = load_results(out_file).cases
+    assert (case.status, case.error, case.output) == ("error", message, "a" * 40 + "b")
+    out = capsys.readouterr().out
+    assert f"ERROR tests/test_redos.llm.yaml::redos - {message}" in out
+    assert "errors prevented a verdict" in out
+
+
+BILLION_LAUGHS = """\
+cases:
+  - id: laughs
+    prompt: hi
+    metadata:
+      a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]
+      b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+      c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+      d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+      e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+      f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+      g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+      h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+      i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+      j: &j [*i, *i, *i, *i, *i, *i, *i, *i, *i]
+"""
+"""Ten levels of nine aliases: 3.9 billion values, refused before one is expanded."""
+
+
+def test_a_billion_laughs_is_one_line_and_exit_2_before_any_call(
+    project: Path, fake_provider: FakeLLMServer
+) -> None:
+    (project / "tests" / "test_bomb.llm.yaml").write_text(BILLION_LAUGHS)
+    calls = len(fake_provider.requests)
+    done = subprocess.run(
+        [sys.executable, "-m", "llmtest", "run", "tests", "--out", "r.jsonl", "--no-history"],
+        capture_output=True,
+        text=True,
+        timeout=60,  # a guard against the bomb going off, not a measure of speed
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "tests/test_bomb.llm.yaml:12: case 'laughs': field 'metadata': the file "
+        "holds more than 10,000,000 values once its aliases are expanded (the limit)"
+    ]
+    assert not (project / "r.jsonl").exists()
+    assert len(fake_provider.requests) == calls  # the good suite beside it did not run either
+
+
+def test_a_csv_cell_nested_10000_deep_is_one_line_and_exit_2(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cell = "[" * 10_000 + "]" * 10_000
+    (project / "tests" / "test_deep.llm.csv").write_text(f"id,prompt,contains\nd,hi,{cell}\n")
+    assert run("tests") == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "tests/test_deep.llm.csv:2: case 'd': field 'contains': nests too deeply "
+        "(more than 64 levels of lists and mappings)"
+    ]
+
+
+def test_the_counts_agree_from_the_first_line_to_the_last_and_say_one_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "tests" / "test_mixed.llm.yaml").write_text(
+        "cases: [{id: ok, prompt: hi}, {id: later, prompt: hi, skip: not yet},"
+        " {id: broken, prompt: hi, model: 'openai:status-400'}]\n"
+    )
+    code = main(
+        [
+            "run",
+            "tests/test_mixed.llm.yaml",
+            "--progress",
+            "plain",
+            "--no-history",
+            "--max-retries",
+            "0",
+            "--out",
+            "r.jsonl",
+        ]
+    )
+    assert code == 2
+    captured = capsys.readouterr()
+    assert "llmtest: running 2 cases (1 skipped)" in captured.err
+    assert "[2/2] 1 passed, 0 failed, 1 error, 0 retries" in captured.err
+    assert "llmtest run · 3 cases on" in captured.out
+    assert "1 passed · 0 failed · 1 error · 1 skipped · 0 retries" in captured.out
+
+
+def test_a_file_without_cases_is_named(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "tests" / "test_empty.llm.yaml").write_text("cases: []\n")
+    assert run("tests/test_empty.llm.yaml") == 2
+    captured = capsys.readouterr()
+    assert "tests/test_empty.llm.yaml: the file has no cases" in captured.err
+    assert "verdict: the case files hold no cases (exit 2)" in captured.out
