@@ -20,7 +20,7 @@ from llmtest.compare.gate import GateResult, Verdict
 from llmtest.compare.pairing import CasePair
 from llmtest.compare.report import verdict_line
 from llmtest.reports._templates import render
-from llmtest.reports.format import format_cost, format_ms, format_rate, truncate
+from llmtest.reports.format import format_cost, format_ms, format_rate, plural, truncate
 
 if TYPE_CHECKING:
     from markupsafe import Markup
@@ -98,7 +98,7 @@ def _drift_text(drift: DriftSummary) -> str:
     if not drift.compared:
         return "no pair has an output on both sides"
     return (
-        f"{drift.compared} answer pairs: mean similarity {drift.mean or 0:.2f}, "
+        f"{plural(drift.compared, 'answer pair')}: mean similarity {drift.mean or 0:.2f}, "
         f"p50 {drift.p50 or 0:.2f}, p10 {drift.p10 or 0:.2f}, "
         f"{(drift.share_below or 0) * 100:.1f}% below 0.5"
     )

@@ -126,6 +126,7 @@ def _gate_section(gate: GateResult) -> list[str]:
 
 
 def _pass_rate_section(c: Comparison) -> list[str]:
+    discordant = len(c.regressions) + len(c.fixes)
     rows = [
         [
             "**all**",
@@ -144,10 +145,11 @@ def _pass_rate_section(c: Comparison) -> list[str]:
         "",
         *table(["Tag", "Baseline", "Candidate", "Regressions", "Fixes"], rows, "lrrrr"),
         "",
-        f"McNemar exact test on {len(c.regressions) + len(c.fixes)} discordant pairs "
+        f"McNemar exact test on {plural(discordant, 'discordant pair')} "
         f"({len(c.regressions)} pass→fail, {len(c.fixes)} fail→pass): p = {c.mcnemar_p:.4g}. "
-        f"{len(c.undecided)} undecided (errored) and {len(c.skipped)} skipped pairs are left "
-        "out of the test; errors stay in the pass-rate denominators.",
+        f"Left out of the test: {plural(len(c.undecided), 'undecided pair')} (errored on a "
+        f"side) and {plural(len(c.skipped), 'skipped pair')}; errors stay in the pass-rate "
+        "denominators.",
         "",
     ]
 
@@ -209,7 +211,7 @@ def _drift_section(c: Comparison) -> list[str]:
     lines = ["### Output drift", ""]
     if drift.compared:
         lines.append(
-            f"Similarity of {drift.compared} answer pairs (rapidfuzz ratio): mean "
+            f"Similarity of {plural(drift.compared, 'answer pair')} (rapidfuzz ratio): mean "
             f"{drift.mean or 0:.2f}, p50 {drift.p50 or 0:.2f}, p10 {drift.p10 or 0:.2f}; "
             f"{(drift.share_below or 0) * 100:.1f}% below 0.5."
         )

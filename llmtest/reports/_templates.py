@@ -19,6 +19,7 @@ from llmtest.reports.format import (
     format_rate,
     format_ratio,
     format_score,
+    plural,
     truncate,
 )
 
@@ -62,6 +63,7 @@ def environment(package: str = _HOME) -> jinja2.Environment:
         ratio=format_ratio,
         coord=_coord,
         clip=truncate,
+        plural=plural,
     )
     env.globals.update(csp=Markup(CSP), stylesheet=functools.partial(_inline, env))
     return env

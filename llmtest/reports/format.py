@@ -12,9 +12,11 @@ MISSING = "\N{EN DASH}"
 """How reports show a figure that is not known (no latency for an error, no price)."""
 
 
-def plural(count: int, word: str, plural: str | None = None) -> str:
-    """``1 case``, ``2 cases``."""
-    return f"{count} {word if count == 1 else plural or word + 's'}"
+def plural(count: int, word: str, plural: str | None = None, *, grouped: bool = False) -> str:
+    """``1 case``, ``2 cases`` (``grouped``: ``1,200 characters``). Every count a report
+    writes next to its noun goes through here, so none says ``1 errors``."""
+    shown = f"{count:,}" if grouped else str(count)
+    return f"{shown} {word if count == 1 else plural or word + 's'}"
 
 
 def _known(show: Callable[[float], str]) -> Callable[[float | None], str]:
@@ -66,7 +68,7 @@ def truncate(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, saying how much was left out."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+    return f"{text[:limit]}… ({plural(len(text) - limit, 'more character', grouped=True)})"
 
 
 def verdict(summary: RunSummary, *, icon: bool = True) -> str:
@@ -75,9 +77,10 @@ def verdict(summary: RunSummary, *, icon: bool = True) -> str:
     ran = counts.cases - counts.skipped
     if ran == 0:
         mark = "⚠️ " if icon else ""
-        return f"{mark}llmtest: no cases ran ({counts.cases} cases, {counts.skipped} skipped)"
+        cases = plural(counts.cases, "case")
+        return f"{mark}llmtest: no cases ran ({cases}, {counts.skipped} skipped)"
     mark = ("✅ " if summary.ok else "❌ ") if icon else ""
-    line = f"{mark}llmtest: {counts.passed} of {ran} cases passed"
+    line = f"{mark}llmtest: {counts.passed} of {plural(ran, 'case')} passed"
     details = []
     if counts.failed:
         details.append(f"{counts.failed} failed")

@@ -6,7 +6,7 @@ the results file is escaped where it is printed; the charts are computed here as
 and drawn by the template, never as strings. The page's Content-Security-Policy allows no
 script, no network and no external resource, so a page that slipped could still run
 nothing. Filters and expandable cases are plain CSS (radio buttons and ``<details>``), not
-JavaScript.
+JavaScript: a failed or errored case is open from the start, so its reason needs no click.
 """
 
 from __future__ import annotations
@@ -20,11 +20,25 @@ from typing import ClassVar
 from llmtest import __version__
 from llmtest.reports._files import write_report
 from llmtest.reports._templates import CSP, render
-from llmtest.reports.format import truncate, verdict
+from llmtest.reports.format import MISSING, truncate, verdict
 from llmtest.results.jsonl import ResultsFile
-from llmtest.results.summary import LatencySummary, RunSummary, TagSummary, summarize
+from llmtest.results.summary import (
+    CaseSummary,
+    LatencySummary,
+    RunSummary,
+    TagSummary,
+    summarize,
+)
 
-__all__ = ["CSP", "latency_histogram", "render_html", "render_summary", "tag_chart", "write_html"]
+__all__ = [
+    "CSP",
+    "AssertionCount",
+    "latency_histogram",
+    "render_html",
+    "render_summary",
+    "tag_chart",
+    "write_html",
+]
 
 OUTPUT_CHARS = 20_000
 MAX_TAG_BARS = 40
@@ -49,6 +63,7 @@ class TagBar:
     label: str
     passed: int
     counted: int
+    skipped: int
     rate: float | None
     colour: str
     text_y: int
@@ -100,6 +115,7 @@ def tag_chart(tags: Sequence[TagSummary]) -> TagChart:
                 label=truncate(tag.tag, 22),
                 passed=counts.passed,
                 counted=counts.cases - counts.skipped,
+                skipped=counts.skipped,
                 rate=counts.pass_rate,
                 colour=_rate_colour(counts.pass_rate),
                 text_y=y + 16,
@@ -108,6 +124,20 @@ def tag_chart(tags: Sequence[TagSummary]) -> TagChart:
             )
         )
     return TagChart(tuple(bars), max(0, len(ordered) - MAX_TAG_BARS))
+
+
+@dataclass(frozen=True)
+class AssertionCount:
+    """How many of a case's assertions passed, over every attempt: what a case's row shows
+    in place of a score, which a failure would make look like a grade."""
+
+    passed: int
+    total: int
+
+    @classmethod
+    def of(cls, case: CaseSummary) -> AssertionCount:
+        verdicts = [item.passed for attempt in case.attempts for item in attempt.assertions]
+        return cls(sum(verdicts), len(verdicts))
 
 
 @dataclass(frozen=True)
@@ -212,6 +242,8 @@ def render_summary(summary: RunSummary, source: Path) -> str:
         tag_chart=tag_chart(summary.by_tag),
         histogram=latency_histogram(summary.latency),
         cases=cases,
+        assertion_count=AssertionCount.of,
+        missing=MISSING,
         with_model=len(summary.models) > 1,
         output_chars=OUTPUT_CHARS,
         version=summary.llmtest_version or __version__,

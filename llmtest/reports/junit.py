@@ -14,7 +14,7 @@ from junit_xml import TestCase, TestSuite, to_xml_report_string  # type: ignore[
 
 from llmtest import __version__
 from llmtest.reports._files import write_report
-from llmtest.reports.format import truncate
+from llmtest.reports.format import plural, truncate
 from llmtest.results.jsonl import ResultsFile
 from llmtest.results.summary import CaseSummary, RunSummary, summarize
 
@@ -83,7 +83,7 @@ def _case_properties(case: CaseSummary) -> dict[str, str]:
 
 def _attempts_line(case: CaseSummary) -> str:
     return (
-        f"{case.passed_attempts} of {case.counted_attempts} attempts passed; "
+        f"{case.passed_attempts} of {plural(case.counted_attempts, 'attempt')} passed; "
         f"the case needs a pass rate of {case.min_pass_rate:.0%}"
     )
 
@@ -93,7 +93,7 @@ def _failure_text(case: CaseSummary) -> tuple[str, str]:
     failed = case.failed_assertions
     lines = [_attempts_line(case)] if case.repeated else []
     for item in failed:
-        times = f" (in {item.attempts} attempts)" if case.repeated else ""
+        times = f" (in {plural(item.attempts, 'attempt')})" if case.repeated else ""
         lines.append(f"{item.type}: {truncate(item.message, MESSAGE_CHARS)}{times}")
     if case.output is not None:
         lines += ["", "output:", truncate(case.output, OUTPUT_CHARS)]

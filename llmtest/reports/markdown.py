@@ -19,6 +19,7 @@ from llmtest.reports.format import (
     format_count,
     format_ms,
     format_rate,
+    plural,
     truncate,
     verdict,
 )
@@ -32,6 +33,11 @@ MAX_ASSERTIONS = 10
 MESSAGE_CHARS = 300
 OUTPUT_CHARS = 1000
 INLINE_OUTPUT_CHARS = 120
+ATTEMPTS_RUN_NOTE = (
+    "attempts run: answers asked of the model or of its response cache (a skipped case asks "
+    "none) · retries: requests sent again after a failed try"
+)
+"""What the second table counts: the results file does not tell a cached answer from a call."""
 
 # Only what can act mid-line: "-", "+" or "#" mean something only at a line's start, which
 # an escaped value never is, and "(" or "!" only next to "[" or "]", which are escaped.
@@ -88,23 +94,12 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> l
 
 
 def _summary_table(summary: RunSummary) -> list[str]:
-    counts, latency = summary.counts, summary.latency
+    """Two narrow tables, so neither scrolls at a pull-request comment's width: the
+    verdict's figures first, then what the run spent (the model is named in the run line)."""
+    counts = summary.counts
     tokens = f"{format_count(summary.input_tokens)} / {format_count(summary.output_tokens)}"
-    return table(
-        [
-            "Cases",
-            "Passed",
-            "Failed",
-            "Errors",
-            "Skipped",
-            "Pass rate",
-            "p50 latency",
-            "p95 latency",
-            "Tokens (in / out)",
-            "Cost",
-            "Retries",
-            "Model",
-        ],
+    verdict_figures = table(
+        ["Cases", "Passed", "Failed", "Errors", "Skipped", "Pass rate", "p95 latency"],
         [
             [
                 str(counts.cases),
@@ -113,16 +108,25 @@ def _summary_table(summary: RunSummary) -> list[str]:
                 str(counts.errors),
                 str(counts.skipped),
                 format_rate(counts.pass_rate),
-                format_ms(latency.p50),
-                format_ms(latency.p95),
-                tokens,
-                format_cost(summary.cost_usd),
-                str(summary.retries),
-                escape(summary.model_label),
+                format_ms(summary.latency.p95),
             ]
         ],
-        "rrrrrrrrrrrl",
+        "rrrrrrr",
     )
+    spent = table(
+        ["p50 latency", "Tokens (in / out)", "Cost", "Attempts run", "Retries"],
+        [
+            [
+                format_ms(summary.latency.p50),
+                tokens,
+                format_cost(summary.cost_usd),
+                str(summary.attempts_run),
+                str(summary.retries),
+            ]
+        ],
+        "rrrrr",
+    )
+    return [*verdict_figures, "", *spent]
 
 
 def _tag_table(summary: RunSummary) -> list[str]:
@@ -136,17 +140,15 @@ def _tag_table(summary: RunSummary) -> list[str]:
             str(t.counts.passed),
             str(t.counts.failed),
             str(t.counts.errors),
+            str(t.counts.skipped),
             format_rate(t.counts.pass_rate),
         ]
         for t in tags[:MAX_TAG_ROWS]
     ]
-    lines = [
-        "### Pass rate by tag",
-        "",
-        *table(["Tag", "Cases", "Passed", "Failed", "Errors", "Pass rate"], rows, "lrrrrr"),
-    ]
+    header = ["Tag", "Cases", "Passed", "Failed", "Errors", "Skipped", "Pass rate"]
+    lines = ["### Pass rate by tag", "", *table(header, rows, "lrrrrrr")]
     if len(tags) > MAX_TAG_ROWS:
-        lines += ["", f"… and {len(tags) - MAX_TAG_ROWS} more tags"]
+        lines += ["", f"… and {plural(len(tags) - MAX_TAG_ROWS, 'more tag')}"]
     return [*lines, ""]
 
 
@@ -156,7 +158,7 @@ def _case_entry(case: CaseSummary, *, with_model: bool) -> str:
         title += f" · {escape(case.model)}"
     if case.repeated:
         title += (
-            f" · {case.passed_attempts}/{case.counted_attempts} attempts passed"
+            f" · {case.passed_attempts}/{plural(case.counted_attempts, 'attempt')} passed"
             f" (needs {format_rate(case.min_pass_rate)})"
         )
     lines = [title, ""]
@@ -164,12 +166,12 @@ def _case_entry(case: CaseSummary, *, with_model: bool) -> str:
         lines.append(f"- error: {escape(truncate(error, MESSAGE_CHARS))}")
     failed = case.failed_assertions
     for item in failed[:MAX_ASSERTIONS]:
-        times = f" (in {item.attempts} attempts)" if case.repeated else ""
+        times = f" (in {plural(item.attempts, 'attempt')})" if case.repeated else ""
         lines.append(
             f"- {code_span(item.type)}: {escape(truncate(item.message, MESSAGE_CHARS))}{times}"
         )
     if len(failed) > MAX_ASSERTIONS:
-        lines.append(f"- … and {len(failed) - MAX_ASSERTIONS} more failed assertions")
+        lines.append(f"- … and {plural(len(failed) - MAX_ASSERTIONS, 'more failed assertion')}")
     output = case.output
     if output is not None:
         if len(output) <= INLINE_OUTPUT_CHARS and "\n" not in output.strip():
@@ -177,7 +179,8 @@ def _case_entry(case: CaseSummary, *, with_model: bool) -> str:
         else:
             lines += [
                 "",
-                f"<details><summary>output ({len(output):,} characters)</summary>",
+                f"<details><summary>output ({plural(len(output), 'character', grouped=True)})"
+                "</summary>",
                 "",
                 code_block(truncate(output, OUTPUT_CHARS)),
                 "",
@@ -187,10 +190,10 @@ def _case_entry(case: CaseSummary, *, with_model: bool) -> str:
 
 
 def _footer(summary: RunSummary) -> str:
-    parts = [f"llmtest {escape(summary.llmtest_version or __version__)}"]
-    parts.append(f"{summary.attempts} attempts")
+    parts = [f"llmtest {escape(summary.llmtest_version or __version__)}", ATTEMPTS_RUN_NOTE]
     if summary.skipped_lines:
-        parts.append(f"{summary.skipped_lines} torn line(s) of the results file skipped")
+        lines = plural(summary.skipped_lines, "torn line")
+        parts.append(f"{lines} of the results file skipped")
     return f"<sub>{' · '.join(parts)}</sub>\n"
 
 

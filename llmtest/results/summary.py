@@ -182,6 +182,7 @@ class CaseSummary(_Totals):
             "status": self.status,
             "tags": list(self.tags),
             "attempts": len(self.attempts),
+            "attempts_run": self.counted_attempts,
             "passed_attempts": self.passed_attempts,
             "pass_rate": self.pass_rate,
             "min_pass_rate": self.min_pass_rate,
@@ -304,7 +305,14 @@ class RunSummary(_Totals):
 
     @property
     def attempts(self) -> int:
+        """Every attempt's record, a skipped case's included."""
         return sum(len(c.attempts) for c in self.cases)
+
+    @property
+    def attempts_run(self) -> int:
+        """Attempts that asked for an answer (of the model, or of the response cache: a
+        record does not say which); a skipped case asks for none."""
+        return sum(c.counted_attempts for c in self.cases)
 
     def every_attempt(self) -> Iterator[CaseResult]:
         return (a for c in self.cases for a in c.attempts)
@@ -372,6 +380,7 @@ class RunSummary(_Totals):
         return {
             **self.counts.to_dict(),
             "attempts": self.attempts,
+            "attempts_run": self.attempts_run,
             "retries": self.retries,
             "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
             "cost_usd": self.cost_usd,

@@ -11,7 +11,7 @@ from llmtest.compare.junit import render_junit
 from llmtest.reports.html import CSP
 from llmtest.reports.html import render_html as render_run_page
 from tests.compare.helpers import compare, pair_files
-from tests.reports.builders import case
+from tests.reports.builders import case, skipped
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
@@ -77,3 +77,18 @@ def test_each_regression_is_a_failing_junit_testcase(tmp_path: Path) -> None:
     assert failed == ["a"] and errored == ["d"]
     props = {p.get("name"): p.get("value") for p in root.iter("property")}
     assert props["verdict"] == "blocked"
+
+
+def test_counts_on_the_page_take_the_singular_for_one(tmp_path: Path) -> None:
+    comparison = compare(
+        tmp_path,
+        [case("a", output="Returns within 30 days."), case("b"), case("c")],
+        [
+            case("a", "fail", output="Returns within 14 days."),
+            case("b", "error"),
+            skipped("c"),
+        ],
+    )
+    page = render_html(comparison, evaluate_gate(comparison, GatePolicy.default()))
+    assert "left out: 1 undecided pair (errored on a side) and 1 skipped pair." in page
+    assert "<p>1 answer pair: mean similarity" in page

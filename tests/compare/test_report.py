@@ -12,7 +12,7 @@ from llmtest.compare.report import render_json, render_markdown
 from llmtest.reports.format import MISSING
 from llmtest.reports.markdown import GITHUB_COMMENT_LIMIT
 from tests.compare.helpers import compare
-from tests.reports.builders import case, repeated
+from tests.reports.builders import case, repeated, skipped
 
 POLICY = GatePolicy(
     max_regressions=0, block_on_tags=("critical",), max_cost_ratio=2.0, min_pass_rate=0.5
@@ -140,3 +140,21 @@ def test_the_markdown_stays_under_the_comment_limit_with_huge_outputs(tmp_path: 
     markdown = render_markdown(comparison, evaluate_gate(comparison, POLICY))
     assert len(markdown) < GITHUB_COMMENT_LIMIT
     assert "and 350 more" in markdown
+
+
+def test_counts_in_the_markdown_take_the_singular_for_one(tmp_path: Path) -> None:
+    comparison = compare(
+        tmp_path,
+        [case("a", output="Returns within 30 days."), case("b"), case("c")],
+        [
+            case("a", "fail", output="Returns within 14 days."),
+            case("b", "error"),
+            skipped("c"),
+        ],
+    )
+    markdown = render_markdown(comparison, evaluate_gate(comparison, POLICY))
+    assert "McNemar exact test on 1 discordant pair (1 pass→fail, 0 fail→pass)" in markdown
+    assert "Left out of the test: 1 undecided pair (errored on a side) and 1 skipped pair;" in (
+        markdown
+    )
+    assert "Similarity of 1 answer pair (rapidfuzz ratio)" in markdown

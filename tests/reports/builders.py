@@ -56,6 +56,19 @@ def case(
     return CaseResult(**values)
 
 
+def skipped(case_id: str, reason: str | None = "not on this model", **fields: Any) -> CaseResult:
+    """A ``skip:`` case's record as the runner writes it: the reason, and no call made."""
+    values: dict[str, Any] = {
+        "output": None,
+        "latency_ms": None,
+        "input_tokens": None,
+        "output_tokens": None,
+        "cost_usd": None,
+        **fields,
+    }
+    return case(case_id, "skip", error=reason, **values)
+
+
 def repeated(
     case_id: str, statuses: Sequence[Status], *, min_pass_rate: float = 1.0, **fields: Any
 ) -> list[CaseResult]:

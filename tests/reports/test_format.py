@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmtest.reports.format import format_ms, format_rate, plural, verdict
+from llmtest.reports.format import format_ms, format_rate, plural, truncate, verdict
 from llmtest.results.summary import summarize
 from tests.reports.builders import case, results_file
 
@@ -30,3 +30,15 @@ def test_a_count_is_written_with_its_noun_singular_or_plural() -> None:
 
 def test_an_unknown_figure_is_a_dash_not_zero() -> None:
     assert (format_rate(None), format_ms(None)) == ("\N{EN DASH}", "\N{EN DASH}")
+
+
+def test_the_verdict_takes_the_singular_for_one_case(tmp_path: Path) -> None:
+    one = summarize(results_file(tmp_path, case("a")))
+    assert verdict(one) == "✅ llmtest: 1 of 1 case passed"
+    none_ran = summarize(results_file(tmp_path, case("b", "skip"), name="skip.jsonl"))
+    assert verdict(none_ran) == "⚠️ llmtest: no cases ran (1 case, 1 skipped)"
+
+
+def test_a_cut_text_says_how_many_characters_are_left_out_in_the_singular_too() -> None:
+    assert truncate("abcd", 3) == "abc… (1 more character)"
+    assert truncate("x" * 1203, 3).endswith("… (1,200 more characters)")

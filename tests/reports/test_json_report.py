@@ -8,7 +8,7 @@ from typing import Any
 
 from llmtest.reports.json_report import render_json, write_json
 from llmtest.results import CaseResult
-from tests.reports.builders import RUN_ID, case, repeated, results_file
+from tests.reports.builders import RUN_ID, case, repeated, results_file, skipped
 
 
 def report(tmp_path: Path, *cases: CaseResult) -> dict[str, Any]:
@@ -32,6 +32,7 @@ def test_totals_count_cases_and_sum_usage(tmp_path: Path) -> None:
         "skipped": 0,
         "pass_rate": 1 / 3,
         "attempts": 3,
+        "attempts_run": 3,
         "retries": 0,
         "usage": {"input_tokens": 30, "output_tokens": 60},
         "cost_usd": 0.003,
@@ -42,6 +43,19 @@ def test_a_repeated_case_is_one_entry_with_its_attempt_counts(tmp_path: Path) ->
     [entry] = report(tmp_path, *repeated("a", ["pass", "fail", "pass"], min_pass_rate=0.5))["cases"]
     assert (entry["status"], entry["attempts"], entry["passed_attempts"]) == ("pass", 3, 2)
     assert entry["min_pass_rate"] == 0.5
+
+
+def test_attempts_run_leave_out_skipped_records_which_attempts_still_counts(
+    tmp_path: Path,
+) -> None:
+    data = report(
+        tmp_path, *repeated("a", ["pass", "fail", "pass"], min_pass_rate=0.5), skipped("b")
+    )
+    assert (data["totals"]["attempts"], data["totals"]["attempts_run"]) == (4, 3)
+    counts = {
+        entry["case_id"]: (entry["attempts"], entry["attempts_run"]) for entry in data["cases"]
+    }
+    assert counts == {"a": (3, 3), "b": (1, 0)}
 
 
 def test_a_failed_case_lists_its_failed_assertions(tmp_path: Path) -> None:

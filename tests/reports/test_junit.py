@@ -117,3 +117,13 @@ def test_write_junit_creates_missing_folders(tmp_path: Path) -> None:
     target = tmp_path / "reports" / "llm.xml"
     write_junit(results_file(tmp_path, case("a")), target)
     assert ET.parse(target).getroot().tag == "testsuites"
+
+
+def test_counts_take_the_singular_for_one(tmp_path: Path) -> None:
+    flaky = [
+        case("a", attempt=0, repeat=2, assertions=[check(True)]),
+        case("a", "fail", attempt=1, repeat=2, assertions=[check(False, "expected '30 days'")]),
+    ]
+    failure = case_element(parse(tmp_path, *flaky), "a").find("failure")
+    assert failure is not None
+    assert "contains: expected '30 days' (in 1 attempt)\n" in (failure.text or "")

@@ -6,9 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from llmtest.reports.markdown import GITHUB_COMMENT_LIMIT, render_markdown, write_markdown
-from llmtest.results import CaseResult
-from tests.reports.builders import case, check, results_file
+from llmtest.reports.markdown import (
+    GITHUB_COMMENT_LIMIT,
+    MAX_ASSERTIONS,
+    render_markdown,
+    write_markdown,
+)
+from llmtest.results import CaseResult, ResultsFile
+from tests.reports.builders import case, check, repeated, results_file, skipped
 
 
 def render(tmp_path: Path, *cases: CaseResult) -> str:
@@ -25,20 +30,100 @@ def test_the_first_line_is_a_cross_with_counts_when_cases_failed(tmp_path: Path)
     assert first == "## ❌ llmtest: 1 of 3 cases passed (1 failed, 1 error)"
 
 
-def test_the_summary_table_has_counts_latency_tokens_cost_retries_and_model(
+def _tables(text: str) -> list[list[str]]:
+    """Each Markdown table of ``text``: its lines."""
+    found: list[list[str]] = []
+    previous = ""
+    for line in text.splitlines():
+        if line.startswith("|"):
+            if not previous.startswith("|"):
+                found.append([])
+            found[-1].append(line)
+        previous = line
+    return found
+
+
+def _columns(line: str) -> int:
+    return line.count("|") - 1
+
+
+def test_the_summary_tables_have_counts_latency_tokens_cost_and_retries(
     tmp_path: Path,
 ) -> None:
     text = render(tmp_path, case("a", latency_ms=200.0, retries=1), case("b", "fail"))
-    row = (
-        "| 2 | 1 | 1 | 0 | 0 | 50.0% | 150 ms | 195 ms | 20 / 40 | $0.0020 | 1 "
-        "| support-bot (gpt-4o-mini) |"
-    )
-    assert row in text.splitlines()
+    lines = text.splitlines()
+    assert "| 2 | 1 | 1 | 0 | 0 | 50.0% | 195 ms |" in lines
+    assert "| 150 ms | 20 / 40 | $0.0020 | 2 | 1 |" in lines
+    assert "model support-bot (gpt-4o-mini)" in lines[2]  # the run line names the model
+
+
+def test_no_table_is_wider_than_seven_columns_so_none_scrolls_in_a_comment(
+    tmp_path: Path,
+) -> None:
+    text = render(tmp_path, case("a", tags=["policy"]), case("b", "fail", tags=["policy"]))
+    tables = _tables(text)
+    assert len(tables) == 3  # the verdict's figures, what the run spent, the tags
+    assert max(_columns(line) for table in tables for line in table) <= 7
+    first = tables[0][0]
+    for figure in ("Cases", "Passed", "Failed", "Errors", "Skipped", "Pass rate"):
+        assert f"| {figure} |" in first
+    second = tables[1][0]
+    for figure in ("Cost", "Retries", "Tokens (in / out)", "Attempts run"):
+        assert f"| {figure} |" in second
 
 
 def test_pass_rate_by_tag_is_a_table(tmp_path: Path) -> None:
     text = render(tmp_path, case("a", tags=["policy"]), case("b", "fail", tags=["policy"]))
-    assert "| policy | 2 | 1 | 1 | 0 | 50.0% |" in text
+    assert "| policy | 2 | 1 | 1 | 0 | 0 | 50.0% |" in text
+
+
+def test_each_tag_row_adds_up_skipped_cases_included(tmp_path: Path) -> None:
+    text = render(
+        tmp_path,
+        case("a", tags=["policy"]),
+        case("b", "fail", tags=["policy"]),
+        case("c", "error", tags=["policy"]),
+        skipped("d", tags=["policy"]),
+    )
+    [tags] = [table for table in _tables(text) if table[0].startswith("| Tag |")]
+    assert tags[0] == "| Tag | Cases | Passed | Failed | Errors | Skipped | Pass rate |"
+    assert tags[2] == "| policy | 4 | 1 | 1 | 1 | 1 | 33.3% |"
+    cases, *parts = (int(cell) for cell in tags[2].split("|")[2:7])
+    assert cases == sum(parts)
+
+
+def test_attempts_run_leave_out_skipped_cases_and_say_what_they_count(
+    tmp_path: Path,
+) -> None:
+    text = render(
+        tmp_path,
+        *repeated("a", ["pass", "pass", "fail"], min_pass_rate=0.5),
+        case("b"),
+        skipped("c"),
+        skipped("d"),
+    )
+    assert "| 100 ms | 40 / 80 | $0.0040 | 4 | 0 |" in text.splitlines()
+    footer = text.splitlines()[-1]
+    assert "6 attempts" not in text
+    assert "attempts run: answers asked of the model or of its response cache" in footer
+    assert "a skipped case asks none" in footer
+
+
+def test_counts_take_the_singular_for_one(tmp_path: Path) -> None:
+    failing = [check(False, f"expected 'x{i}'") for i in range(MAX_ASSERTIONS + 1)]
+    results = results_file(
+        tmp_path,
+        case("a", attempt=0, repeat=2, assertions=[check(True)]),
+        case("a", "fail", attempt=1, repeat=2, assertions=failing[:1]),
+        case("b", "fail", assertions=failing),
+        case("c", "error"),
+    )
+    torn = ResultsFile(results.path, results.headers, results.cases, skipped_lines=1)
+    text = render_markdown(torn)
+    assert text.splitlines()[0] == "## ❌ llmtest: 0 of 3 cases passed (2 failed, 1 error)"
+    assert "(in 1 attempt)" in text and "1 attempts" not in text
+    assert "- … and 1 more failed assertion\n" in text
+    assert "1 torn line of the results file skipped" in text
 
 
 def test_failed_and_errored_cases_are_listed_with_their_messages(tmp_path: Path) -> None:
