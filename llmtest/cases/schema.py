@@ -143,6 +143,10 @@ def _describe(error: ValidationError) -> str:
         allowed = _allowed_fields(error)
         hint = difflib.get_close_matches(extra[0], allowed, n=1)
         suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        value = error.instance.get(extra[0]) if isinstance(error.instance, Mapping) else None
+        if not error.absolute_path and isinstance(value, (dict, list)):
+            # A table at the top that is no setting is most likely a home for YAML anchors.
+            suggestion += " (a top-level key that holds YAML anchors must start with 'x-')"
         return f"unknown field {extra[0]!r}{suggestion}"
     if error.validator == "type":
         return f"expected {_type_name(error.validator_value)}, got {_short(error.instance)}"

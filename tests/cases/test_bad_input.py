@@ -362,3 +362,38 @@ def test_a_jsonl_line_nested_too_deeply_is_one_line(tmp_path: Path) -> None:
     text = '{"id": "a", "prompt": "hi", "vars": {"x": ' + deep + "}}\n"
     message = load_error(tmp_path, text, "test_bad.llm.jsonl")
     assert message == "test_bad.llm.jsonl:1: the line nests too deeply"
+
+
+def test_a_top_level_table_that_is_no_setting_hints_at_the_home_for_anchors(
+    tmp_path: Path,
+) -> None:
+    message = load_error(
+        tmp_path,
+        """
+        base: &base {prompt: hi}
+        cases:
+          - {<<: *base, id: a}
+        """,
+    )
+    assert message == (
+        "test_bad.llm.yaml:1: field 'base': unknown field 'base'; did you mean 'cases'? "
+        "(a top-level key that holds YAML anchors must start with 'x-')"
+    )
+
+
+def test_anchors_kept_under_an_x_key_are_merged_and_overridden(tmp_path: Path) -> None:
+    path = tmp_path / "test_ok.llm.yaml"
+    path.write_text(
+        textwrap.dedent("""
+        x-base: &base {prompt: hi, tags: [shared], assert: [{contains: hi}]}
+        cases:
+          - {<<: *base, id: b1}
+          - {<<: *base, id: b2, prompt: hi there}
+        """),
+        encoding="utf-8",
+    )
+    cases = load_suite(path).cases
+    assert [(c.id, c.prompt, c.tags) for c in cases] == [
+        ("b1", "hi", ("shared",)),
+        ("b2", "hi there", ("shared",)),
+    ]
