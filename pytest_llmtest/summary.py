@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from llmtest._text import plural
 from llmtest.config.project import model_label
-from llmtest.reports.format import plural
 from llmtest.reports.terminal import latency_line
 from pytest_llmtest.state import session_key
 

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from llmtest._text import plural
 from llmtest.config.options import DEFAULT_HISTORY, argparse_type, positive_int
-from llmtest.reports.format import plural
 from llmtest.results.history import CaseRun, FlakyCase, History, RecordedRun
 
 DEFAULT_LIMIT = 20

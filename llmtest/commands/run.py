@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from llmtest._text import shown
+from llmtest._text import plural, shown
 from llmtest.cases.files import discover
 from llmtest.cases.model import Suite
 from llmtest.cases.selection import Selection, split_list
@@ -26,7 +26,6 @@ from llmtest.engine.resume import Resumed, check_resume_model, load_resume
 from llmtest.engine.session import Lane, RunSession, RunTotals, execute_lanes
 from llmtest.engine.settings import ModelChoice, RunSettings
 from llmtest.errors import ConfigError, LLMTestError
-from llmtest.reports.format import plural
 from llmtest.reports.terminal import latency_line
 from llmtest.results.jsonl import load_results, new_run_id, write_results
 from llmtest.results.summary import Counts, summarize

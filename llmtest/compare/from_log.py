@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from llmtest._text import plural
 from llmtest.adapters.base import Message, Response, Usage, last_user_message
 from llmtest.cases.model import Case, Suite
 from llmtest.config.project import ModelConfig
@@ -71,12 +72,14 @@ class LogConversion:
             lines.extend(_tally_line(side, t) for side, t in self.unpaired.items() if t.exchanges)
         if self.unmatched:
             lines.append(
-                f"{len(self.unmatched)} paired exchanges match no case of the suite "
-                "(by last user message) and are not in the comparison:"
+                f"{plural(len(self.unmatched), 'paired exchange')} "
+                f"{'matches' if len(self.unmatched) == 1 else 'match'} no case of the suite "
+                "(by last user message), so the comparison leaves "
+                f"{'it' if len(self.unmatched) == 1 else 'them'} out:"
             )
             lines.extend(f"  unmatched: {_excerpt(p)}" for p in dict.fromkeys(self.unmatched))
         if self.skipped_lines:
-            lines.append(f"{self.skipped_lines} torn last line skipped")
+            lines.append(f"{plural(self.skipped_lines, 'torn last line')} skipped")
         return lines
 
 
@@ -84,8 +87,8 @@ def _tally_line(side: str, tally: SideTally) -> str:
     rate = tally.pass_rate
     shown = "n/a" if rate is None else f"{rate:.1%}"
     return (
-        f"  {side} alone: {tally.exchanges} exchanges, {tally.passed} passed ({shown}), "
-        f"{tally.errors} errors"
+        f"  {side} alone: {plural(tally.exchanges, 'exchange')}, {tally.passed} passed "
+        f"({shown}), {plural(tally.errors, 'error')}"
     )
 
 

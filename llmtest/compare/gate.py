@@ -17,11 +17,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
+from llmtest._text import plural
 from llmtest.compare.comparison import Comparison
 from llmtest.compare.pairing import CasePair
 from llmtest.config.project import load_project_config
 from llmtest.errors import ConfigError
-from llmtest.reports.format import MISSING, format_rate, format_ratio, plural
+from llmtest.reports.format import MISSING, format_rate, format_ratio
 from llmtest.results.figures import meets_pass_rate
 
 RuleState = Literal["held", "failed", "not measured"]
@@ -220,7 +221,8 @@ def _max_missing(comparison: Comparison, policy: GatePolicy) -> RuleResult:
         f"≤ {policy.max_missing}",
         str(len(missing)),
         _held(len(missing) <= policy.max_missing),
-        f"{len(missing)} of the baseline's {plural(total, 'case')} have no record in the candidate",
+        f"{len(missing)} of the baseline's {plural(total, 'case')} "
+        f"{'has' if len(missing) == 1 else 'have'} no record in the candidate",
         "max_missing" in policy.explicit,
         missing,
     )
@@ -278,7 +280,7 @@ def _min_pass_rate(comparison: Comparison, policy: GatePolicy) -> RuleResult | N
         threshold,
         format_rate(overall.rate),
         _held(meets_pass_rate(overall.counts.passed, overall.decided, policy.min_pass_rate)),
-        f"candidate passed {overall.counts.passed} of {overall.decided} paired cases "
+        f"candidate passed {overall.counts.passed} of {plural(overall.decided, 'paired case')} "
         "(errors count as not passed)",
     )
 

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llmtest import __version__
+from llmtest._text import plural
 from llmtest.compare.comparison import Comparison, RateSummary
 from llmtest.compare.drift import DriftSummary
 from llmtest.compare.gate import GateResult, Verdict
 from llmtest.compare.pairing import CasePair
 from llmtest.compare.report import verdict_line
 from llmtest.reports._templates import render
-from llmtest.reports.format import format_cost, format_ms, format_rate, plural, truncate
+from llmtest.reports.format import format_cost, format_ms, format_rate, truncate
 
 if TYPE_CHECKING:
     from markupsafe import Markup

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from llmtest import __version__
+from llmtest._text import plural
 from llmtest.compare.comparison import Comparison, RateSummary, UsageComparison
 from llmtest.compare.gate import GateResult, Verdict
 from llmtest.compare.pairing import CasePair
@@ -21,7 +22,6 @@ from llmtest.reports.format import (
     format_ms,
     format_rate,
     format_ratio,
-    plural,
     truncate,
 )
 from llmtest.reports.markdown import DEFAULT_MAX_CHARS, GITHUB_COMMENT_LIMIT, escape, table

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from llmtest._text import plural
 from llmtest.reports.format import (
     format_cost,
     format_count,
@@ -19,7 +20,6 @@ from llmtest.reports.format import (
     format_rate,
     format_ratio,
     format_score,
-    plural,
     truncate,
 )
 

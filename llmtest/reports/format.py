@@ -6,17 +6,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from llmtest._text import plural
 from llmtest.results.summary import RunSummary
 
 MISSING = "\N{EN DASH}"
 """How reports show a figure that is not known (no latency for an error, no price)."""
-
-
-def plural(count: int, word: str, plural: str | None = None, *, grouped: bool = False) -> str:
-    """``1 case``, ``2 cases`` (``grouped``: ``1,200 characters``). Every count a report
-    writes next to its noun goes through here, so none says ``1 errors``."""
-    shown = f"{count:,}" if grouped else str(count)
-    return f"{shown} {word if count == 1 else plural or word + 's'}"
 
 
 def _known(show: Callable[[float], str]) -> Callable[[float | None], str]:

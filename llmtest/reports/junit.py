@@ -13,8 +13,9 @@ from typing import Any
 from junit_xml import TestCase, TestSuite, to_xml_report_string  # type: ignore[import-untyped]
 
 from llmtest import __version__
+from llmtest._text import plural
 from llmtest.reports._files import write_report
-from llmtest.reports.format import plural, truncate
+from llmtest.reports.format import truncate
 from llmtest.results.jsonl import ResultsFile
 from llmtest.results.summary import CaseSummary, RunSummary, summarize
 

@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from llmtest import __version__
-from llmtest._text import escape_controls
+from llmtest._text import escape_controls, plural
 from llmtest.reports._files import write_report
 from llmtest.reports.format import (
     format_cost,
     format_count,
     format_ms,
     format_rate,
-    plural,
     truncate,
     verdict,
 )

@@ -93,7 +93,7 @@ def test_with_a_suite_the_planted_regression_is_named_and_blocks(
     assert "BLOCKED" in captured.out
     assert "regression:" in captured.out and "::capital" in captured.out
     assert "::author" not in captured.out.split("regression:")[1].splitlines()[0]
-    assert "1 paired exchanges match no case" in captured.err
+    assert "1 paired exchange matches no case" in captured.err
     assert "What's the weather?" in captured.err
     data = json.loads(report.read_text())
     assert [r["case_id"] for r in data["regressions"]] == ["capital"]

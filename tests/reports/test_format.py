@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmtest.reports.format import format_ms, format_rate, plural, truncate, verdict
+from llmtest._text import plural
+from llmtest.reports.format import format_ms, format_rate, truncate, verdict
 from llmtest.results.summary import summarize
 from tests.reports.builders import case, results_file
 
