@@ -44,6 +44,7 @@ _DATA_KEYWORDS = frozenset({"const", "enum", "examples", "default"})
 # jsonschema bundles the meta-schemas, so references to them resolve offline.
 _BUNDLED = "https://json-schema.org/"
 _SCHEMA = Table("an inline JSON Schema mapping or {$ref: path/to/schema.json}")
+TOO_DEEP = "output nests too deeply to be read as JSON (Python's limit is about 1,000 levels)"
 
 
 class ExtractedJSON(NamedTuple):
@@ -62,6 +63,8 @@ def extract_json(text: str) -> ExtractedJSON:
         return ExtractedJSON(True, json.loads(text), "")
     except json.JSONDecodeError as exc:
         whole_text_error = exc
+    except RecursionError:
+        return ExtractedJSON(False, None, TOO_DEEP)
     blocks = [
         (lang.lower(), body) for lang, body in _FENCE.findall(text) if lang.lower() in ("json", "")
     ]
@@ -72,6 +75,8 @@ def extract_json(text: str) -> ExtractedJSON:
             return ExtractedJSON(True, json.loads(body), "")
         except json.JSONDecodeError as exc:
             first_error = first_error or (lang, exc)
+        except RecursionError:
+            return ExtractedJSON(False, None, TOO_DEEP)
     if first_error is not None:
         fence, block_error = first_error
         return ExtractedJSON(
@@ -208,6 +213,8 @@ def _matches_schema(compiled: CompiledSchema, text: str) -> Verdict:
         errors = list(compiled.validator.iter_errors(found.value))
     except Unresolvable as exc:
         return Verdict(False, None, _unresolvable(exc.ref, exc))
+    except RecursionError:
+        return Verdict(False, None, "output nests too deeply to be checked against the schema")
     if not errors:
         return Verdict(True, None, "output matches the schema")
     shown = "; ".join(f"{e.json_path}: {_clip(e.message)}" for e in errors[:MAX_ERRORS_SHOWN])

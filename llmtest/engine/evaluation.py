@@ -120,6 +120,10 @@ def _evaluate_attempt(execution: Execution, attempt: Attempt, run_id: str) -> Ca
                 if isinstance(exc, UndecidedAssertion):
                     undecided.append(str(exc))
                 assertions.append(AssertionResult(spec.type, False, None, str(exc)))
+            except Exception as exc:  # noqa: BLE001 - a broken check decides nothing
+                message = f"{spec.type}: the check raised {type(exc).__name__}: {exc}"
+                undecided.append(message)
+                assertions.append(AssertionResult(spec.type, False, None, message))
         passed = all(a.passed for a in assertions)
         status = "error" if undecided else "pass" if passed else "fail"
     return CaseResult(

@@ -284,3 +284,27 @@ def test_a_schema_pattern_that_is_no_regex_fails_the_load() -> None:
     assert spec_error("json_schema", {"type": "string", "pattern": "(unclosed"}) == (
         "expects a valid JSON Schema (Draft 2020-12); $.pattern: '(unclosed' is not a 'regex'"
     )
+
+
+@pytest.mark.parametrize("name", ["is_json", "json_schema"])
+def test_an_answer_nested_past_pythons_limit_fails_and_says_why(name: str) -> None:
+    args = True if name == "is_json" else {"type": "array"}
+    answer = "[" * 100_000 + "]" * 100_000
+    result = run(name, args, answer)
+    assert not result.passed
+    assert result.message.startswith(
+        "output nests too deeply to be read as JSON (Python's limit is about 1,000 levels)"
+    )
+
+
+def test_an_answer_too_deep_for_the_schema_check_fails_and_says_why() -> None:
+    schema = {
+        "$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}},
+        "$ref": "#/$defs/n",
+    }
+    answer = "[" * 900 + "]" * 900  # json reads it; a recursive schema's check cannot
+    result = run("json_schema", schema, answer)
+    assert (result.passed, result.message) == (
+        False,
+        "output nests too deeply to be checked against the schema",
+    )

@@ -89,3 +89,14 @@ def test_any_other_llmtest_error_of_a_check_is_still_a_failed_assertion() -> Non
     assert result.assertions == (
         AssertionResult("custom", False, None, "the judge is unreachable"),
     )
+
+
+def test_a_check_that_crashes_is_an_error_naming_it_not_a_crashed_run() -> None:
+    def buggy(response: Response) -> AssertionResult:
+        raise KeyError("score")
+
+    outcome = evaluate(execution(AssertionSpec("plugin_check", None, buggy)))
+    (result,) = outcome.results
+    message = "plugin_check: the check raised KeyError: 'score'"
+    assert (result.status, result.error) == ("error", message)
+    assert result.assertions == (AssertionResult("plugin_check", False, None, message),)
