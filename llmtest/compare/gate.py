@@ -10,6 +10,8 @@ top level. With no policy anywhere, the default gate is ``max_regressions = 0`` 
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -62,52 +64,94 @@ class GatePolicy:
         return cls(max_regressions=0)
 
     @classmethod
-    def from_table(cls, table: Mapping[str, Any], *, where: str) -> GatePolicy:
-        """Checked construction: an unknown key or a wrong type is a ConfigError naming it."""
+    def from_table(
+        cls, table: Mapping[str, Any], *, where: str, key_where: Mapping[str, str] | None = None
+    ) -> GatePolicy:
+        """Checked construction: an empty table, an unknown key, a wrong type or a value out
+        of range is a ConfigError naming the key (``key_where``: where each key was written,
+        with its line): never a policy with no rules that promotes everything."""
+        if not table:
+            raise ConfigError(
+                f"{where}: the gate table is empty, so no rule could ever block; set rules "
+                "(see docs/comparison.md) or remove the table to use the default gate"
+            )
         known = {f.name for f in fields(cls)} - {"explicit", "source"}
+
+        def bad(key: str, problem: str) -> ConfigError:
+            return ConfigError(f"{(key_where or {}).get(key, where)}: {problem}")
+
         for key in table:
             if key not in known:
-                raise ConfigError(
-                    f"{where}: unknown gate key {key!r} (known: {', '.join(sorted(known))})"
-                )
+                raise bad(key, f"unknown gate key {key!r} (known: {', '.join(sorted(known))})")
         values: dict[str, Any] = {}
         for key, value in table.items():
             if key == "block_on_tags":
                 if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-                    raise ConfigError(
-                        f"{where}: 'block_on_tags' must be a list of tag names, got {value!r}"
-                    )
+                    raise bad(key, f"'block_on_tags' must be a list of tag names, got {value!r}")
                 values[key] = tuple(value)
             elif key in ("max_regressions", "max_errors", "max_missing"):
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise ConfigError(
-                        f"{where}: {key!r} must be a whole number >= 0, got {value!r}"
-                    )
+                    raise bad(key, f"{key!r} must be a whole number >= 0, got {value!r}")
                 values[key] = value
             else:
-                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                    raise ConfigError(f"{where}: {key!r} must be a number >= 0, got {value!r}")
-                if key in ("min_pass_rate", "max_pass_rate_drop", "significance") and value > 1:
-                    raise ConfigError(
-                        f"{where}: {key!r} is a fraction between 0 and 1 (0.95 for 95%), "
-                        f"got {value!r}"
+                finite = isinstance(value, int | float) and math.isfinite(value)
+                if isinstance(value, bool) or not finite or value < 0:
+                    raise bad(key, f"{key!r} must be a number >= 0, got {value!r}")
+                if key in ("min_pass_rate", "max_pass_rate_drop") and value > 1:
+                    raise bad(
+                        key,
+                        f"{key!r} is a fraction between 0 and 1 (0.95 for 95%), got {value!r}",
+                    )
+                if key == "significance" and not 0 < value < 1:
+                    raise bad(
+                        key,
+                        "'significance' is the false-block rate you accept, a probability "
+                        f"strictly between 0 and 1 (0.05 for 5%), got {value!r}",
                     )
                 values[key] = float(value)
         return cls(**values, explicit=frozenset(table), source=where)
 
 
-def _gate_table(data: Mapping[str, Any], path: Path) -> tuple[Mapping[str, Any], str]:
+def _key_lines(text: str, table: str | None) -> dict[str, int]:
+    """The line of each key of ``table`` (None: the keys before any table) in TOML text,
+    for messages: tomllib keeps no positions."""
+    found: dict[str, int] = {}
+    current: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.fullmatch(r"\[\s*([^\]]+?)\s*\]", stripped)
+        if header:
+            current = header.group(1).replace(" ", "")
+            continue
+        key = re.match(r"([A-Za-z0-9_-]+)\s*=", stripped)
+        if key and current == table:
+            found.setdefault(key.group(1), number)
+    return found
+
+
+def _gate_table(data: Mapping[str, Any], path: Path) -> tuple[Mapping[str, Any], str, str | None]:
+    """The gate's keys in a TOML document, where they are, and the TOML table holding them
+    (None: bare keys at the top)."""
     tool = data.get("tool")
     if isinstance(tool, Mapping) and isinstance(tool.get("llmtest"), Mapping):
-        table = tool["llmtest"].get("gate", {})
-        where = f"{path}: [tool.llmtest.gate]"
+        table, name = tool["llmtest"].get("gate", {}), "tool.llmtest.gate"
     elif isinstance(data.get("gate"), Mapping):
-        table, where = data["gate"], f"{path}: [gate]"
+        table, name = data["gate"], "gate"
     else:
-        table, where = data, str(path)
+        table, name = data, None
+    where = f"{path}: [{name}]" if name else str(path)
     if not isinstance(table, Mapping):
         raise ConfigError(f"{where}: expected a table of gate settings")
-    return table, where
+    return table, where, name
+
+
+def _policy_from(path: Path, text: str, data: Mapping[str, Any]) -> GatePolicy:
+    table, where, name = _gate_table(data, path)
+    key_where = {
+        key: f"{path}:{line}: [{name}]" if name else f"{path}:{line}"
+        for key, line in _key_lines(text, name).items()
+    }
+    return GatePolicy.from_table(table, where=where, key_where=key_where)
 
 
 def load_gate(path: Path | None = None, *, start: Path | None = None) -> GatePolicy:
@@ -115,22 +159,21 @@ def load_gate(path: Path | None = None, *, start: Path | None = None) -> GatePol
     pyproject.toml at or above ``start``, else the default gate."""
     if path is not None:
         try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
         except OSError as exc:
             raise ConfigError(f"cannot read gate file {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not a TOML gate file (not UTF-8 text)") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-        table, where = _gate_table(data, path)
-        return GatePolicy.from_table(table, where=where)
+        return _policy_from(path, text, data)
     project = load_project_config(start or Path.cwd())
     found = project.raw.get("gate")
-    if found is None:
+    if found is None or project.path is None:
         return GatePolicy.default()
-    where = f"{project.path}: [tool.llmtest.gate]"
-    if not isinstance(found, Mapping):
-        raise ConfigError(f"{where}: expected a table of gate settings")
-    return GatePolicy.from_table(found, where=where)
+    text = project.path.read_text(encoding="utf-8")
+    return _policy_from(project.path, text, {"tool": {"llmtest": {"gate": found}}})
 
 
 @dataclass(frozen=True)

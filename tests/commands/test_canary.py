@@ -52,10 +52,8 @@ def configure(project: Path, server: FakeLLMServer, gate: str) -> None:
         adapter = "openai"
         model = "new"
         base_url = "{server.url}"
-
-        [tool.llmtest.gate]
-        {gate}
     """)
+        + (f"\n[tool.llmtest.gate]\n{gate}\n" if gate else "")
     )
 
 

@@ -164,9 +164,49 @@ def test_an_unknown_gate_key_is_an_error_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "gate.toml"
     path.write_text("[gate]\nmax_regresions = 0\n")
     with pytest.raises(
-        ConfigError, match=r"gate.toml: \[gate\]: unknown gate key 'max_regresions'"
+        ConfigError, match=r"gate.toml:2: \[gate\]: unknown gate key 'max_regresions'"
     ):
         load_gate(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[gate]\n", "gate.toml: [gate]: the gate table is empty, so no rule could ever block"),
+        ("", "gate.toml: the gate table is empty, so no rule could ever block"),
+        (
+            "[gate]\nmax_errors = 0\nsignificance = 5\n",
+            "gate.toml:3: [gate]: 'significance' is the false-block rate you accept, a "
+            "probability strictly between 0 and 1 (0.05 for 5%), got 5",
+        ),
+        (
+            "significance = 0\n",
+            "gate.toml:1: 'significance' is the false-block rate you accept",
+        ),
+        (
+            "[tool.llmtest.gate]\nmax_pass_rate_drop = nan\n",
+            "gate.toml:2: [tool.llmtest.gate]: 'max_pass_rate_drop' must be a number >= 0, "
+            "got nan",
+        ),
+        ("[gate]\nmax_regressions = '2'\n", "gate.toml:2: [gate]: 'max_regressions' must be"),
+    ],
+)
+def test_a_bad_policy_is_one_line_naming_the_file_line_and_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as excinfo:
+        load_gate(path)
+    assert str(excinfo.value).startswith(f"{tmp_path}/{message}")
+
+
+def test_an_empty_gate_table_in_pyproject_is_an_error_not_a_gate_that_never_blocks(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.llmtest]\n\n[tool.llmtest.gate]\n")
+    with pytest.raises(ConfigError, match=r"pyproject.toml: \[tool.llmtest.gate\]: the gate "):
+        load_gate(start=tmp_path)
 
 
 def test_wrong_types_are_errors_naming_the_key() -> None:
