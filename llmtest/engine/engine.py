@@ -256,12 +256,27 @@ class Engine:
         return adapter
 
     async def _execute(self, case: Case, model: ModelConfig, indices: Sequence[int]) -> Execution:
-        request = Request(
-            messages=case.messages,
-            params={**model.params, **case.params},
-            metadata={"suite": case.suite, "case_id": case.id, "tags": case.tags},
-        )
-        calls = [self._attempt(model, request, case.id, i) for i in indices]
+        params = {**model.params, **case.params}
+        # Each attempt says which it is, so the cache and cassettes keep the n-th answer
+        # of a repeated case for the n-th attempt, however the attempts were scheduled.
+        calls = [
+            self._attempt(
+                model,
+                Request(
+                    messages=case.messages,
+                    params=params,
+                    metadata={
+                        "suite": case.suite,
+                        "case_id": case.id,
+                        "tags": case.tags,
+                        "attempt": i,
+                    },
+                ),
+                case.id,
+                i,
+            )
+            for i in indices
+        ]
         if len(calls) == 1:  # most cases: no task per attempt
             return Execution(case=case, model=model, attempts=(await calls[0],))
         attempts = await asyncio.gather(*calls)

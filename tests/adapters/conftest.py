@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -15,4 +16,18 @@ def llm_server() -> Iterator[FakeLLMServer]:
     with FakeLLMServer(
         retry_after=2, model_ids={"snapshot-model": "snapshot-model-2025-01-01"}
     ) as server:
+        yield server
+
+
+@pytest.fixture
+def sampling() -> Iterator[FakeLLMServer]:
+    """A nondeterministic model: answers are numbered in the order requests reach it, so
+    a case's repeats get different answers and which attempt gets which is up to the
+    scheduling, as with a real model at a temperature above 0."""
+    served = itertools.count()
+
+    def reply(model: str, messages: list[dict[str, str]]) -> str:
+        return f"sample {next(served)}"
+
+    with FakeLLMServer(retry_after=0, reply=reply) as server:
         yield server

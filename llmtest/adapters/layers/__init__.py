@@ -6,7 +6,10 @@ The order, outermost first::
 
 The recorder is outermost so that it sees every answer the engine gets, from the model
 or from the cache alike: a cassette folder recorded on a warm cache is still complete.
-The cache sits closest to the model because all it saves is the provider call.
+The cache sits closest to the model because all it saves is the provider call. The
+outermost layer numbers each call's attempt (:func:`.stored.claim_attempt`) and the
+layers inside see that number: both keep attempt n of a case apart from attempt 0, so a
+repeat is never answered with another attempt's answer, from the cache or a cassette.
 ``replay`` and ``echo`` answers are never cached (they cost nothing), and a ``replay``
 model is not recorded into the very folder it replays from.
 """

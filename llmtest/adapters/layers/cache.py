@@ -1,6 +1,14 @@
 """The on-disk response cache: an identical request is paid for once.
 
-One JSON file per request key, sharded by the key's first two hex digits
+Identical means the same request *and the same attempt*
+(:func:`~llmtest.adapters.layers.stored.attempt_of`): a case's repeats exist to sample the
+model again, so attempt n of a case is never answered with attempt 0's answer. Each
+attempt has its own entry (:func:`~llmtest.adapters.layers.stored.attempt_key`; attempt 0
+keeps the plain request key): ``repeat: 5`` at temperature 0 makes five calls the first
+time and a later run gets each attempt's own answer back, while the first attempts of two
+cases with the same prompt share one entry.
+
+One JSON file per key, sharded by the key's first two hex digits
 (``.llmtest/cache/3f/3fa2….json``). Writers replace a file atomically (a temp file in the
 same folder, then ``os.replace``), so xdist workers and parallel ``llmtest run``s may
 write the same key at once and a reader sees either no file or a whole one; a file that
@@ -22,6 +30,9 @@ from typing import Any, Literal
 from llmtest.adapters.base import Adapter, Request, Response
 from llmtest.adapters.layers.stored import (
     TEMP_SUFFIX,
+    attempt_key,
+    attempt_of,
+    claim_attempt,
     effective_params,
     request_key,
     response_from_dict,
@@ -175,8 +186,13 @@ class ResponseCache:
 class CachingAdapter:
     """Answers from a :class:`ResponseCache` when the policy allows, else asks ``inner``.
 
-    Only successful answers are stored. Concurrent identical requests on one event loop
-    wait for the first, so ``repeat: 5`` at temperature 0 costs one call, not five.
+    Only successful answers are stored, each under its request's key and attempt.
+    Concurrent identical requests of the same attempt (two cases with the same prompt)
+    on one event loop wait for the first, so they cost one call; a case's repeats are
+    different attempts and each is its own call.
+
+    As the outermost layer (no recorder around it) it claims each call's attempt number
+    (:func:`~llmtest.adapters.layers.stored.claim_attempt`).
     """
 
     def __init__(
@@ -198,8 +214,8 @@ class CachingAdapter:
         self._last: tuple[Request, str] | None = None
 
     def _key(self, request: Request) -> str:
-        """The request's cache key; the engine asks is_cached() and then complete() for the
-        same request, so the last one is kept rather than hashed twice."""
+        """The request's key without its attempt; the engine asks is_cached() and then
+        complete() for the same request, so the last one is kept rather than hashed twice."""
         if self._last is not None and self._last[0] is request:
             return self._last[1]
         key = request_key(self.model, request)
@@ -209,24 +225,31 @@ class CachingAdapter:
     async def complete(self, request: Request) -> Response:
         if not cache_policy(effective_params(self.model, request), self.mode):
             return await self.inner.complete(request)
-        key = self._key(request)
+        base = self._key(request)
+        request, release = claim_attempt(request)
+        key = attempt_key(base, attempt_of(request))
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
-        async with lock:
-            cached = self.cache.get(key)
-            if cached is not None:
-                return cached
-            response = await self.inner.complete(request)
-            self.cache.put(key, response)
-            return response
+        try:
+            async with lock:
+                cached = self.cache.get(key)
+                if cached is not None:
+                    return cached
+                response = await self.inner.complete(request)
+                self.cache.put(key, response)
+                return response
+        except BaseException:
+            release()
+            raise
 
     def is_cached(self, request: Request) -> bool:
         """Whether ``request`` will be answered from the cache: the engine then spends no
         rate-limit budget and no model turn on it."""
         if not cache_policy(effective_params(self.model, request), self.mode):
             return False
-        return self.cache.path_for(self._key(request)).is_file()
+        key = attempt_key(self._key(request), attempt_of(request))
+        return self.cache.path_for(key).is_file()
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -308,3 +308,42 @@ def test_cache_hits_spend_no_rate_limit_budget(server: FakeLLMServer, tmp_path: 
     finally:
         second.close()
     assert len(server.requests_for("q 0")) == 1
+
+
+def test_a_cases_repeats_are_never_answered_with_another_attempts_entry(
+    sampling: FakeLLMServer, tmp_path: Path
+) -> None:
+    """At temperature 0 (cached in auto mode), ``repeat: 3`` still samples the model three
+    times; a later run gets each attempt's own answer back; the first attempts of two
+    cases with the same prompt share one entry, at the request's plain key."""
+    model = model_at(sampling)
+    cases = [
+        Case(
+            id=name,
+            suite="s",
+            messages=tuple(request("same").messages),
+            assertions=(),
+            hash="h",
+            repeat=repeat,
+        )
+        for name, repeat in (("a", 3), ("b", 1))
+    ]
+
+    def texts() -> list[list[str]]:
+        engine = Engine(wrap_adapter=build_layers(cache_mode="auto", record=None, root=tmp_path))
+        try:
+            executions = [
+                f.result(timeout=30) for f in engine.submit_many([Job(c, model) for c in cases])
+            ]
+        finally:
+            engine.close()
+        return [[a.response.text for a in e.attempts if a.response] for e in executions]
+
+    first = texts()
+    assert len(sampling.requests) == 3
+    assert len(set(first[0])) == 3 and first[1] == first[0][:1]
+    cache = ResponseCache(tmp_path / ".llmtest" / "cache")
+    assert cache.path_for(request_key(model, request("same"))).is_file()
+    assert len(cache) == 3
+    assert texts() == first
+    assert len(sampling.requests) == 3
