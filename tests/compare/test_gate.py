@@ -185,8 +185,7 @@ def test_an_unknown_gate_key_is_an_error_naming_it(tmp_path: Path) -> None:
         ),
         (
             "[tool.llmtest.gate]\nmax_pass_rate_drop = nan\n",
-            "gate.toml:2: [tool.llmtest.gate]: 'max_pass_rate_drop' must be a number >= 0, "
-            "got nan",
+            "gate.toml:2: [tool.llmtest.gate]: 'max_pass_rate_drop' must be a number >= 0, got nan",
         ),
         ("[gate]\nmax_regressions = '2'\n", "gate.toml:2: [gate]: 'max_regressions' must be"),
     ],
