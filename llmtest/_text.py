@@ -28,7 +28,7 @@ def has_controls(text: str) -> bool:
 def shown(text: str) -> str:
     """Text from outside (a model's answer, a provider's error) as a terminal line may show
     it: every known secret masked, every control character escaped."""
-    return escape_controls(Redactor()(text))
+    return escape_controls(Redactor().fragments(text))
 
 
 def plural(count: int, word: str, plural: str | None = None, *, grouped: bool = False) -> str:

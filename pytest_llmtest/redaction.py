@@ -12,9 +12,10 @@ from llmtest.config.secrets import Redactor
 def redact_report(report: pytest.TestReport) -> None:
     """Mask known secrets in the report's traceback and sections, in place. A traceback
     that holds one becomes its masked text (losing only its colours)."""
-    redact = Redactor()
-    if not redact.secrets:
+    redactor = Redactor()
+    if not redactor.secrets:
         return
+    redact = redactor.fragments  # pytest's reprs cut long values: their ends remain
     longrepr = report.longrepr
     if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
         path, line, reason = longrepr

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from llmtest.adapters.base import CheckingFactory
-from llmtest.config.project import ModelConfig, ProjectConfig
+from llmtest.config.project import ModelConfig, ProjectConfig, model_from_table
 from llmtest.config.secrets import register_secret
+from llmtest.errors import ConfigError
 from llmtest.plugins.registry import adapter_factories, adapter_factory
 
 
@@ -26,6 +27,15 @@ class ModelResolver:
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self._models: dict[str, ModelConfig] = {}
+        # Every alias's credentials, not only the resolved ones': a model may echo another
+        # alias's key (a gateway's, a shared env), and that key is as secret.
+        for alias, table in project.models.items():
+            try:
+                config = model_from_table(alias, table, where=alias)
+            except ConfigError:
+                continue  # its error comes when, and if, the alias is used
+            for secret in config.secrets():
+                register_secret(secret)
 
     def __call__(self, spec: str) -> ModelConfig:
         if spec not in self._models:

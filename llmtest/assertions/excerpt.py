@@ -1,10 +1,17 @@
-"""Short, single-line views of long text, so failure messages stay readable in a terminal."""
+"""Short, single-line views of long text, so failure messages stay readable in a terminal.
+
+A cut can leave part of a secret that an answer echoed (the whole one is masked wherever a
+message is written, a piece of it would not be), so what is kept of a cut text has the
+pieces of known secrets masked first.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from typing import Any
+
+from llmtest.config.secrets import Redactor
 
 EXCERPT_WIDTH = 160
 VALUE_WIDTH = 60
@@ -36,7 +43,7 @@ def excerpt(
     end = start + width
     head = ELLIPSIS if start > 0 else ""
     tail = ELLIPSIS if end < len(flat) else ""
-    return repr(head + flat[start:end] + tail)
+    return repr(head + _kept(flat[start:end]) + tail)
 
 
 def short_repr(value: Any, width: int = VALUE_WIDTH) -> str:
@@ -47,9 +54,14 @@ def short_repr(value: Any, width: int = VALUE_WIDTH) -> str:
     if isinstance(value, str):
         if len(value) <= width:
             return repr(value)
-        return repr(value[: width - 1] + ELLIPSIS)
+        return repr(_kept(value[: width - 1]) + ELLIPSIS)
     text = repr(value)
-    return text if len(text) <= width else text[: width - 1] + ELLIPSIS
+    return text if len(text) <= width else _kept(text[: width - 1]) + ELLIPSIS
+
+
+def _kept(piece: str) -> str:
+    """What a cut keeps, with any piece of a known secret in it masked."""
+    return Redactor().fragments(piece)
 
 
 def quote_all(values: Iterable[str]) -> str:

@@ -21,6 +21,7 @@ from llmtest.assertions.base import Judge, Verdict
 from llmtest.assertions.declaration import Shorthand, assertion
 from llmtest.assertions.excerpt import ELLIPSIS, excerpt
 from llmtest.assertions.patterns import bounded_search, compile_pattern
+from llmtest.config import limits
 from llmtest.config.boundary import ProjectBoundary
 from llmtest.errors import AssertionSpecError
 
@@ -266,25 +267,40 @@ def _read_schema_file(uri: str, ref: str, boundary: ProjectBoundary | None) -> A
 
 
 def _parse(path: Path) -> Any:
-    """JSON for ``.json`` files, YAML for anything else. A parse error becomes a
-    ValueError that names the line and column, never the text found there."""
+    """JSON for ``.json`` files, YAML for anything else, bounded as a case file is (size,
+    depth; a schema file has no use for YAML aliases, so they are refused before they can
+    expand). A problem becomes a ValueError that names the line and column, never the text
+    found there."""
     import yaml
 
+    size = path.stat().st_size
+    if size > limits.MAX_FILE_BYTES:
+        raise ValueError(f"it is {size:,} bytes, more than the {limits.MAX_FILE_BYTES:,} allowed")
     text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            where = f"line {exc.lineno}, column {exc.colno}"
-            raise ValueError(f"invalid JSON: {exc.msg} ({where})") from None
     try:
-        return yaml.safe_load(text)
+        if path.suffix == ".json":
+            value = json.loads(text)
+        else:
+            for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+                if isinstance(event, yaml.AliasEvent):
+                    mark = event.start_mark
+                    at = f" (line {mark.line + 1})" if mark is not None else ""
+                    raise ValueError(f"a YAML alias{at}: schema files may not use them")
+            value = yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise ValueError(f"invalid JSON: {exc.msg} ({where})") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise ValueError(f"invalid YAML: {exc.problem or exc.context}{where}") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"invalid YAML: {type(exc).__name__}") from None
+    except RecursionError:
+        raise ValueError(limits.DEPTH_PROBLEM) from None
+    if limits.too_deep(value) is not None:
+        raise ValueError(limits.DEPTH_PROBLEM)
+    return value
 
 
 def _retrieve_local_file(boundary: ProjectBoundary | None, uri: str) -> Resource[Any]:

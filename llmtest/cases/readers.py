@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import yaml
 
 from llmtest.assertions.base import AssertionType
-from llmtest.cases.limits import (
+from llmtest.config.limits import (
     DEPTH_PROBLEM,
     MAX_DEPTH,
     MAX_FILE_BYTES,
@@ -98,7 +98,7 @@ def read_suite(
     """``types`` are the assertion types a CSV file's columns may name (by default, every
     installed one): each says whether its cell may be a bare number.
 
-    A file over a limit of llmtest/cases/limits.py (its size, how deeply it nests, what
+    A file over a limit of llmtest/config/limits.py (its size, how deeply it nests, what
     its YAML aliases expand to) is refused before the work it would cost, in one line."""
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".jsonl", ".csv"):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from llmtest.cases.limits import MAX_TEXT_CHARS
+from llmtest.config.limits import MAX_TEXT_CHARS
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\s*\}\}")
 
@@ -23,7 +23,7 @@ class UnknownVariable(KeyError):
 
 
 class RenderedTooLong(UnknownVariable):
-    """A rendering that would be longer than :data:`~llmtest.cases.limits.MAX_TEXT_CHARS`:
+    """A rendering that would be longer than :data:`~llmtest.config.limits.MAX_TEXT_CHARS`:
     50,000 ``{{a}}`` of a 500 KB ``a`` ask for 25 GB. Refused before the text is joined.
 
     An :class:`UnknownVariable` only so that whatever reports a bad placeholder (the loader
@@ -87,7 +87,7 @@ def render_value(value: Any, variables: Mapping[str, Any], limit: int = MAX_TEXT
 
 def _render_inside(value: Any, variables: Mapping[str, Any], left: list[int], limit: int) -> Any:
     """``left``: how many characters the value's renderings may still produce. Recursive:
-    values from case files are at most MAX_DEPTH deep (see llmtest/cases/limits.py)."""
+    values from case files are at most MAX_DEPTH deep (see llmtest/config/limits.py)."""
     if isinstance(value, str):
         if "{{" not in value:
             return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from llmtest._text import plural
 from llmtest.config.options import DEFAULT_HISTORY, argparse_type, positive_int
 from llmtest.results.history import CaseRun, FlakyCase, History, RecordedRun
+from llmtest.results.jsonl import load_results
 
 DEFAULT_LIMIT = 20
 
@@ -63,8 +65,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     history = History(args.db)
     if args.import_path is not None:
-        run_ids = history.import_file(args.import_path)
+        results = load_results(args.import_path)
+        run_ids = history.import_results(results)
         print(f"recorded run {', '.join(run_ids)} from {args.import_path} in {args.db}")
+        if results.skipped_lines:
+            print(
+                f"warning: {args.import_path} ends in a torn line: its run did not finish, "
+                "so some of its cases may be missing from the history",
+                file=sys.stderr,
+            )
         return 0
     if not history.exists():
         print(f"no runs recorded yet ({args.db})")

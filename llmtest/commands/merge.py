@@ -21,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", type=Path, metavar="RESULTS")
     parser.add_argument("--out", required=True, type=Path, metavar="PATH")
     parser.add_argument(
-        "--force", action="store_true", help="merge even across models or suite versions"
+        "--force",
+        action="store_true",
+        help="merge even across models or suite versions, or a file that ends in a torn line",
     )
 
 
@@ -37,6 +39,13 @@ def merge(files: list[ResultsFile], *, force: bool = False) -> tuple[RunHeader, 
     together (different model, a suite at two versions, the same attempt twice)."""
     if not files:
         raise LLMTestError("nothing to merge")
+    for results in files:
+        if results.skipped_lines and not force:
+            # The merged file would look whole: a gate reading it could not tell.
+            raise LLMTestError(
+                f"refusing to merge: {results.path} ends in a torn line (its run did not "
+                "finish); resume that run first, or pass --force to merge its whole lines"
+            )
     headers = [_header(results) for results in files]
     models = {header.model_name or "?" for header in headers}
     if len(models) > 1 and not force:

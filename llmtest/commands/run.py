@@ -422,7 +422,7 @@ def _print_summary(
         case = outcome.execution.case
         label = "ERROR" if outcome.status == "error" else "FAILED"
         out.print(
-            shown(f"{label} {case.suite}::{case.id} - {outcome.headline()[:200]}"),
+            shown(f"{label} {case.suite}::{case.id} - {outcome.headline()}")[:300],
             markup=False,
             highlight=False,
         )

@@ -16,6 +16,8 @@ from typing import Any
 MASK = "***"
 MIN_SECRET_LENGTH = 8
 """Shorter values are not masked: masking ``abc`` would mangle every answer containing it."""
+FRAGMENT_SCAN_CHARS = 256 * 1024
+"""The longest text :meth:`Redactor.fragments` searches for pieces of secrets."""
 
 _SECRET_NAME = re.compile(
     # Short words count only as a whole word of the name (``key`` in ``api_key``, not in
@@ -28,12 +30,16 @@ _SECRET_NAME = re.compile(
 )
 
 
+_NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
+"""The shell's working directories: ``pwd`` reads as "password" in ``DB_PWD``, not here."""
+
+
 def is_secret_name(name: str) -> bool:
     """Whether a setting, header or environment variable of this name holds a secret:
     ``api_key``, ``token``, ``credentials``, ``password``, ``OPENAI_API_KEY``,
     ``Authorization``, ``LLM_BEARER``; not ``max_tokens`` or ``tokenizer``. The one rule
     for environment variables, model options and headers alike."""
-    return bool(_SECRET_NAME.search(name))
+    return name.upper() not in _NOT_SECRET_NAMES and bool(_SECRET_NAME.search(name))
 
 
 _registered: set[str] = set()
@@ -70,6 +76,44 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, MASK)
         return text
+
+    def fragments(self, text: str) -> str:
+        """``text`` with every secret masked, and every piece of one too: a run of at
+        least :data:`MIN_SECRET_LENGTH` characters of a secret, as left where something
+        cut the text before it reached us (pytest's ``saferepr`` keeps a long value's
+        ends). It looks at every position of every secret, so a text longer than
+        :data:`FRAGMENT_SCAN_CHARS` gets only :meth:`__call__`'s whole-secret masking."""
+        text = self(text)
+        if len(text) > FRAGMENT_SCAN_CHARS:
+            return text
+        spans: list[tuple[int, int]] = []
+        for secret in self.secrets:
+            for offset in range(len(secret) - MIN_SECRET_LENGTH + 1):
+                piece = secret[offset : offset + MIN_SECRET_LENGTH]
+                start = text.find(piece)
+                while start != -1:
+                    end = start + MIN_SECRET_LENGTH
+                    while end < len(text) and end - start + offset < len(secret):
+                        if text[end] != secret[end - start + offset]:
+                            break
+                        end += 1
+                    spans.append((start, end))
+                    start = text.find(piece, start + 1)
+        if not spans:
+            return text
+        spans.sort()
+        merged: list[list[int]] = []
+        for start, end in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        out, last = [], 0
+        for start, end in merged:
+            out += [text[last:start], MASK]
+            last = end
+        out.append(text[last:])
+        return "".join(out)
 
     def value(self, value: Any) -> Any:
         """``value`` with every string inside it (mapping keys too) masked."""

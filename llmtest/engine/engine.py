@@ -26,6 +26,7 @@ from llmtest.adapters.base import (
     Response,
 )
 from llmtest.cases.model import Case
+from llmtest.config import limits
 from llmtest.config.project import ModelConfig, model_label
 from llmtest.engine.ratelimit import RateLimiter
 from llmtest.errors import LLMTestError, ModelCallError
@@ -38,9 +39,6 @@ MAX_RETRY_AFTER_S = 120.0
 """The longest ``Retry-After`` llmtest waits out; a provider asking for more gets no early
 retry: the case is an error that says how long it asked for."""
 TIMEOUT_GRACE_S = 5.0
-MAX_ANSWER_CHARS = 4_000_000
-"""Far beyond any model's output limit: a longer answer is a broken or hostile server, and
-keeping it would be written into every results file, cache entry and report."""
 SCHEDULE_CHUNK = 256
 
 
@@ -246,6 +244,8 @@ class Engine:
             self._reservations[model.name] = (
                 adapter.reserve if isinstance(adapter, ReservingAdapter) else contextlib.nullcontext
             )
+            # Bounded before any layer sees an answer: none is cached or recorded.
+            adapter = _BoundedAnswers(adapter, model)
             if self.wrap_adapter is not None:
                 adapter = self.wrap_adapter(adapter, model)
             # Asked once per model: a protocol isinstance check costs microseconds per call.
@@ -327,11 +327,6 @@ class Engine:
                             f"{model_label(model.name)}: no answer within {model.timeout_s:g}s",
                             retryable=True,
                         ) from None
-                if len(response.text) > MAX_ANSWER_CHARS:
-                    raise ModelCallError(
-                        f"{model_label(model.name)}: the answer is {len(response.text):,} "
-                        f"characters, more than the {MAX_ANSWER_CHARS:,} llmtest accepts"
-                    )
                 if not free:
                     limiter.record_tokens(response.usage.total_tokens or 0)
                 return response, retry
@@ -361,6 +356,28 @@ class Engine:
             if self.on_retry is not None:
                 self.on_retry(RetryEvent(case_id, model.name, index, retry, delay, str(error)))
             await asyncio.sleep(delay)
+
+
+class _BoundedAnswers:
+    """The adapter, refusing an answer longer than :data:`MAX_ANSWER_CHARS` (see
+    llmtest/config/limits.py) as the call's error."""
+
+    def __init__(self, adapter: Adapter, model: ModelConfig) -> None:
+        self.adapter = adapter
+        self.model = model
+        self.name = getattr(adapter, "name", model.adapter)
+
+    async def complete(self, request: Request) -> Response:
+        response = await self.adapter.complete(request)
+        if len(response.text) > limits.MAX_ANSWER_CHARS:
+            raise ModelCallError(
+                f"{model_label(self.model.name)}: the answer is {len(response.text):,} "
+                f"characters, more than the {limits.MAX_ANSWER_CHARS:,} llmtest accepts"
+            )
+        return response
+
+    async def aclose(self) -> None:
+        await self.adapter.aclose()
 
 
 def _backoff(retry: int, retry_after: float | None) -> float:

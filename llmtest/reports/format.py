@@ -73,7 +73,8 @@ def verdict(summary: RunSummary, *, icon: bool = True) -> str:
         mark = "⚠️ " if icon else ""
         cases = plural(counts.cases, "case")
         return f"{mark}llmtest: no cases ran ({cases}, {counts.skipped} skipped)"
-    mark = ("✅ " if summary.ok else "❌ ") if icon else ""
+    torn = summary.skipped_lines > 0  # the run stopped mid-write: its cases may be missing
+    mark = ("⚠️ " if torn else "✅ " if summary.ok else "❌ ") if icon else ""
     line = f"{mark}llmtest: {counts.passed} of {plural(ran, 'case')} passed"
     details = []
     if counts.failed:
@@ -82,4 +83,5 @@ def verdict(summary: RunSummary, *, icon: bool = True) -> str:
         details.append(plural(counts.errors, "error"))
     if counts.skipped:
         details.append(f"{counts.skipped} skipped")
-    return f"{line} ({', '.join(details)})" if details else line
+    line = f"{line} ({', '.join(details)})" if details else line
+    return f"{line}; the run did not finish (its file ends in a torn line)" if torn else line

@@ -41,14 +41,17 @@ ATTEMPTS_RUN_NOTE = (
 # Only what can act mid-line: "-", "+" or "#" mean something only at a line's start, which
 # an escaped value never is, and "(" or "!" only next to "[" or "]", which are escaped.
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
+_EMOJI_CODE = re.compile(r":(?=[A-Za-z0-9_+-]+:)")
 _STATUS_ICON = {"pass": "✅", "fail": "❌", "error": "💥", "skip": "⏭️"}
 
 
 def escape(text: str) -> str:
-    """``text`` as literal Markdown on one line: no emphasis, links, tables, HTML or
-    @-mentions (a zero-width space after ``@`` stops GitHub from notifying anyone)."""
+    """``text`` as literal Markdown on one line: no emphasis, links, tables, HTML,
+    @-mentions or emoji codes (a zero-width space after ``@`` stops GitHub from notifying
+    anyone, one after the ``:`` of ``:x:`` from rendering an emoji)."""
     text = escape_controls(text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _EMOJI_CODE.sub(":\u200b", text)  # ":x:" from a model is text, not GitHub's ❌
     text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
     text = text.replace("@", "@\u200b")
     return " ".join(text.split())

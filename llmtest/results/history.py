@@ -26,7 +26,7 @@ from llmtest.config.options import DEFAULT_HISTORY
 from llmtest.config.secrets import Redactor
 from llmtest.errors import LLMTestError
 from llmtest.results.figures import Status, case_verdict, mean
-from llmtest.results.jsonl import load_results
+from llmtest.results.jsonl import ResultsFile, load_results
 from llmtest.results.record import CaseResult, RunHeader
 
 BUSY_TIMEOUT_S = 30.0
@@ -328,9 +328,12 @@ class History:
         }
 
     def import_file(self, path: Path | str) -> list[str]:
-        """Record every run in a results file; returns their run ids. One header makes one
-        run of every case in the file; with several, cases go to the header of their run id."""
-        results = load_results(path)
+        """Record every run in a results file; returns their run ids."""
+        return self.import_results(load_results(path))
+
+    def import_results(self, results: ResultsFile) -> list[str]:
+        """Record every run of a read results file. One header makes one run of every case
+        in the file; with several, cases go to the header of their run id."""
         if results.header is None:
             raise LLMTestError(f"{results.path}: no run header; is this a results file?")
         finished_at = datetime.fromtimestamp(results.path.stat().st_mtime, UTC).isoformat()

@@ -308,3 +308,27 @@ def test_an_answer_too_deep_for_the_schema_check_fails_and_says_why() -> None:
         False,
         "output nests too deeply to be checked against the schema",
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "contents", "problem"),
+    [
+        (
+            "deep.json",
+            '{"type": "object", "properties": {"a": ' * 150 + "{}" + "}}" * 150,
+            "nests too deeply (more than 64 levels of lists and mappings)",
+        ),
+        (
+            "laughs.yaml",
+            "a: &a [lol, lol]\nb: &b [*a, *a]\ntype: object\nenum: [*b]\n",
+            "a YAML alias (line 2): schema files may not use them",
+        ),
+    ],
+)
+def test_a_referenced_schema_file_is_bounded_as_a_case_file_is(
+    tmp_path: Path, name: str, contents: str, problem: str
+) -> None:
+    write(tmp_path / name, contents)
+    assert spec_error("json_schema", {"$ref": name}, tmp_path) == (
+        f"cannot load $ref {name!r}: cannot parse {tmp_path / name}: {problem}"
+    )

@@ -1,6 +1,6 @@
 """Hostile case files: bounded before they expand, refused in one line naming file and line.
 
-Case files are untrusted (llmtest/cases/limits.py says why each limit is what it is). Every
+Case files are untrusted (llmtest/config/limits.py says why each limit is what it is). Every
 refusal here is a CaseFileError, never a RecursionError or a MemoryError, and each bomb is
 refused on the composed YAML nodes, before anything is built from them.
 """
@@ -20,8 +20,8 @@ import yaml
 
 from llmtest.adapters.base import Response
 from llmtest.cases import load_suite, readers
-from llmtest.cases.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_TEXT_CHARS
 from llmtest.cases.templating import RenderedTooLong, UnknownVariable, render, render_value
+from llmtest.config.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_TEXT_CHARS
 from llmtest.errors import CaseFileError
 
 DEEP = f"nests too deeply (more than {MAX_DEPTH} levels of lists and mappings)"

@@ -89,3 +89,41 @@ def test_an_unwritable_report_path_exits_2(
     blocker.write_text("")
     assert main(["report", str(results), "--html", str(blocker / "report.html")]) == 2
     assert "cannot write report" in capsys.readouterr().err
+
+
+def test_merge_refuses_a_file_that_ends_in_a_torn_line_and_history_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llmtest.commands.main import main as cli
+
+    path = tmp_path / "torn.jsonl"
+    assert (
+        cli(
+            [
+                "run",
+                "--model",
+                "echo:",
+                "--progress",
+                "none",
+                "--no-history",
+                "--out",
+                str(path),
+                *_one_case(tmp_path),
+            ]
+        )
+        == 0
+    )
+    with path.open("a") as fh:
+        fh.write('{"type": "case", "run_id": "x", "sui')
+    capsys.readouterr()
+    assert cli(["merge", str(path), "--out", str(tmp_path / "m.jsonl")]) == 2
+    assert "ends in a torn line (its run did not finish)" in capsys.readouterr().err
+    assert cli(["merge", str(path), "--out", str(tmp_path / "m.jsonl"), "--force"]) == 0
+    assert cli(["history", "--db", str(tmp_path / "h.sqlite"), "--import", str(path)]) == 0
+    assert "ends in a torn line: its run did not finish" in capsys.readouterr().err
+
+
+def _one_case(folder: Path) -> list[str]:
+    suite = folder / "test_one.llm.yaml"
+    suite.write_text("cases: [{id: a, prompt: hi, assert: [{contains: hi}]}]\n")
+    return [str(suite)]

@@ -63,6 +63,19 @@ def test_a_key_in_a_url_is_masked() -> None:
     assert masked_url(url) == f"https://user:{MASK}@gateway.example/v1?api-key={MASK}&region=eu"
 
 
+def test_fragments_masks_what_a_cut_left_of_a_secret() -> None:
+    redact = Redactor(["xauth-SECRET-9876543210"])
+    assert redact.fragments("a xauth-SECRET-987654 b sk...3210 c SECRET-9876543210x") == (
+        f"a {MASK} b sk...3210 c {MASK}x"
+    )
+    assert redact.fragments("short: 3210 SECRET-") == "short: 3210 SECRET-"  # < 8 chars
+
+
+def test_the_working_directory_is_not_a_password() -> None:
+    assert not is_secret_name("PWD") and not is_secret_name("OLDPWD")
+    assert is_secret_name("DB_PWD")
+
+
 def test_the_redactor_masks_registered_values_inside_any_value() -> None:
     register_secret("registered-secret-value")
     redact = Redactor()
@@ -75,7 +88,10 @@ def test_no_secret_reaches_any_output(tmp_path: Path, monkeypatch: pytest.Monkey
     values = {name: f"{name}-VALUE-0123456789" for name in SECRET_OPTIONS}
     bearer = "bearer-from-LLM-BEARER-0123456789"
     gateway = "gateway-key-from-a-header-0123456789"
-    echoed = " ".join([*values.values(), bearer, gateway])
+    unused = "key-of-an-alias-this-run-never-uses-0123"
+    # Also cut where a message keeps only the answer's first 160 characters.
+    cut = "x" * 150 + bearer
+    echoed = " ".join([*values.values(), bearer, gateway, unused, cut])
     monkeypatch.chdir(tmp_path)
     with FakeLLMServer(reply=lambda model, messages: echoed) as server:
         options = "\n".join(f'{name} = "{value}"' for name, value in values.items())
@@ -90,6 +106,11 @@ def test_no_secret_reaches_any_output(tmp_path: Path, monkeypatch: pytest.Monkey
             base_url = "{server.url}"
             api_key_env = "LLM_BEARER"
             headers = {{ "X-Gateway" = "${{GATEWAY_KEY}}", "X-Team" = "qa" }}
+
+            [tool.llmtest.models.unused]
+            adapter = "openai"
+            model = "m"
+            base_url = "{server.url}?api-key={unused}"
             """)
             + options
             + "\n"
@@ -170,7 +191,7 @@ def test_no_secret_reaches_any_output(tmp_path: Path, monkeypatch: pytest.Monkey
     with sqlite3.connect(tmp_path / ".llmtest" / "history.sqlite") as db:
         rows = repr(db.execute("SELECT * FROM runs").fetchall())
         rows += repr(db.execute("SELECT * FROM cases").fetchall())
-    for value in [*values.values(), bearer, gateway]:
+    for value in [*values.values(), bearer, gateway, unused, bearer[:20]]:
         assert value not in printed
         assert value.encode() not in written
         assert value not in rows

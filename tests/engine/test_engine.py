@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from llmtest import hookimpl
 from llmtest.adapters.base import Message, Request, Response
+from llmtest.adapters.layers import wrap_layers
+from llmtest.adapters.layers.cache import ResponseCache
 from llmtest.cases.model import Case
 from llmtest.config.project import ModelConfig
 from llmtest.engine import engine as engine_module
@@ -94,14 +97,17 @@ def test_a_retry_after_longer_than_llmtest_waits_is_an_error_not_an_early_retry(
     )
 
 
-def test_an_answer_longer_than_any_model_writes_is_an_error(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+def test_an_answer_longer_than_any_model_writes_is_an_error_and_never_cached(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(engine_module, "MAX_ANSWER_CHARS", 1000)
+    monkeypatch.setattr("llmtest.config.limits.MAX_ANSWER_CHARS", 1000)
     with FakeLLMServer(reply=lambda model, messages: "x" * 1001) as server:
-        model = openai_model(server, "m", max_retries=3)
+        model = openai_model(server, "m", max_retries=3, params={"temperature": 0})
+        cache = ResponseCache(tmp_path / "cache")
+        engine.wrap_adapter = wrap_layers(cache=cache, cache_mode="on", recorder=None)
         (attempt,) = engine.submit(case("flood"), model).result(timeout=30).attempts
         requests = len(server.requests)
+    assert not list((tmp_path / "cache").rglob("*.json")), "the refused answer was cached"
     assert (attempt.response, requests) == (None, 1)
     assert (
         attempt.error

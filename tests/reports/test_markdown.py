@@ -12,7 +12,7 @@ from llmtest.reports.markdown import (
     render_markdown,
     write_markdown,
 )
-from llmtest.results import CaseResult, ResultsFile
+from llmtest.results import CaseResult, ResultsFile, load_results
 from tests.reports.builders import case, check, repeated, results_file, skipped
 
 
@@ -120,7 +120,10 @@ def test_counts_take_the_singular_for_one(tmp_path: Path) -> None:
     )
     torn = ResultsFile(results.path, results.headers, results.cases, skipped_lines=1)
     text = render_markdown(torn)
-    assert text.splitlines()[0] == "## ❌ llmtest: 0 of 3 cases passed (2 failed, 1 error)"
+    assert text.splitlines()[0] == (
+        "## ⚠️ llmtest: 0 of 3 cases passed (2 failed, 1 error); the run did not finish "
+        "(its file ends in a torn line)"
+    )
     assert "(in 1 attempt)" in text and "1 attempts" not in text
     assert "- … and 1 more failed assertion\n" in text
     assert "1 torn line of the results file skipped" in text
@@ -171,6 +174,25 @@ def test_mentions_in_outputs_notify_nobody(tmp_path: Path) -> None:
     text = render(tmp_path, case("a", "fail", output="ask @octocat"))
     assert "@octocat" not in text
     assert "@\u200boctocat" in text
+
+
+def test_emoji_codes_in_outputs_stay_text(tmp_path: Path) -> None:
+    text = render(tmp_path, case("a", "fail", output="user:x:1000 says :thumbs_up:"))
+    assert "user:x:1000" not in text and ":thumbs\\_up:" not in text
+    assert "user:\u200bx:1000 says :\u200bthumbs\\_up:" in text
+
+
+def test_a_torn_results_file_is_not_reported_as_a_clean_pass(tmp_path: Path) -> None:
+    from llmtest.reports.format import verdict
+    from llmtest.results.summary import summarize
+
+    path = results_file(tmp_path, case("a", "pass")).path
+    with path.open("a") as fh:
+        fh.write('{"type": "case", "run_id": "r1", "sui')
+    line = verdict(summarize(load_results(path)))
+    assert line == (
+        "⚠️ llmtest: 1 of 1 case passed; the run did not finish (its file ends in a torn line)"
+    )
 
 
 def test_a_long_output_is_truncated_inside_a_details_block(tmp_path: Path) -> None:

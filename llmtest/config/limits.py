@@ -1,4 +1,5 @@
-"""How big a case file may be, and how deep and how large what it holds may get.
+"""How big untrusted input may get: a case file (its size, how deep and how large what it
+holds may get), a schema file it references, a model's answer.
 
 Case files are untrusted input: QA teams and contributors write them, and CI loads them
 with production keys in its environment. A few bytes can ask for unbounded work: YAML
@@ -38,6 +39,11 @@ MAX_TEXT_CHARS = 64 * 1024 * 1024
 """Characters of text (every scalar, keys included) a YAML document holds once its aliases
 are expanded, and the characters one ``{{var}}`` rendering may produce. A scalar is never
 longer than it is written, so only aliases (or templating) can reach it."""
+
+MAX_ANSWER_CHARS = 4_000_000
+"""A model's answer, in characters: far beyond any model's output limit. A longer answer is
+a broken or hostile server, and keeping it would be written into every results file, cache
+entry, cassette and report."""
 
 DEPTH_PROBLEM = f"nests too deeply (more than {MAX_DEPTH} levels of lists and mappings)"
 """The message of a value over :data:`MAX_DEPTH`, after the file, line, case and field."""
