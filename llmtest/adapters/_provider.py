@@ -105,12 +105,16 @@ class ProviderAdapter(ABC, Generic[ClientT]):
         """Import the SDK and build its async client: SDK retries off (the engine retries),
         over the SDK's own aiohttp transport. Both official SDKs share this shape."""
         sdk = importlib.import_module(self.name)
+        base_url, query = _split_query(self.config.base_url)
         client = getattr(sdk, self.client_class)(
             api_key=api_key,
-            base_url=self.config.base_url,
+            base_url=base_url,
             timeout=self.config.timeout_s,
             max_retries=0,
             default_headers=self.config.headers() or None,
+            # A gateway's ?api-key=… goes on every request; left in base_url, the SDK
+            # would append its paths after the query.
+            default_query=query or None,
             http_client=sdk.DefaultAioHttpClient(),
         )
         errors = SDKErrors(
@@ -318,6 +322,16 @@ def int_or_none(value: object) -> int | None:
 
 def str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _split_query(base_url: str | None) -> tuple[str | None, dict[str, str]]:
+    """``base_url`` without its query string, and the query's parameters."""
+    if not base_url or "?" not in base_url:
+        return base_url, {}
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(query="")), dict(parse_qsl(parts.query))
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:

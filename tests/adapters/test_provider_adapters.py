@@ -380,3 +380,17 @@ def test_a_config_without_a_model_name_is_a_config_error(provider: str) -> None:
     config = ModelConfig(name=provider, adapter=provider, model="")
     with pytest.raises(ConfigError, match=rf"^{provider}: the {provider} adapter needs a model"):
         ADAPTERS[provider](config)
+
+
+def test_a_key_in_the_base_urls_query_goes_on_every_request(
+    llm_server: FakeLLMServer, provider: str
+) -> None:
+    # Azure-style gateways take the key as ?api-key=…; the SDK appends its path to
+    # base_url, so left there the query would end up in the middle of the URL.
+    base = llm_server.base_url_for(provider) + "?api-key=gw-query-key-0123456789"
+    prompt = f"{provider}: query key"
+    response = call(config_for(provider, llm_server, base_url=base), prompt)
+    assert response.text == f"echo: {prompt}"
+    recorded = only_request(llm_server, prompt)
+    assert recorded.path in ("/v1/chat/completions", "/v1/messages")
+    assert recorded.query == "api-key=gw-query-key-0123456789"

@@ -122,6 +122,8 @@ class RecordedRequest:
     """The last user message."""
     fault: str | None
     """The fault served (``"status-503"``, ``"hang"``, …), None for a normal answer."""
+    query: str = ""
+    """The request target's query string, without the ``?``."""
 
 
 @dataclass
@@ -131,6 +133,7 @@ class _HTTPRequest:
     headers: dict[str, str]
     body: bytes
     keep_alive: bool
+    query: str = ""
 
 
 @dataclass
@@ -382,6 +385,7 @@ class FakeLLMServer:
             recorded = RecordedRequest(
                 method=request.method,
                 path=request.path,
+                query=request.query,
                 headers=request.headers,
                 body=body,
                 time=time.time(),
@@ -689,8 +693,8 @@ async def _read_request(reader: asyncio.StreamReader) -> _HTTPRequest | None:
         body = await reader.readexactly(length) if length > 0 else b""
     connection = headers.get("connection", "").lower()
     keep_alive = connection != "close" if version == "HTTP/1.1" else connection == "keep-alive"
-    path = target.split("?", 1)[0]
-    return _HTTPRequest(method, path, headers, body, keep_alive)
+    path, _, query = target.partition("?")
+    return _HTTPRequest(method, path, headers, body, keep_alive, query)
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
