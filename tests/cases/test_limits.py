@@ -7,7 +7,6 @@ refused on the composed YAML nodes, before anything is built from them.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import textwrap
@@ -23,6 +22,7 @@ from llmtest.cases import load_suite, readers
 from llmtest.cases.templating import RenderedTooLong, UnknownVariable, render, render_value
 from llmtest.config.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_TEXT_CHARS
 from llmtest.errors import CaseFileError
+from tests.support.hostile import laughs
 
 DEEP = f"nests too deeply (more than {MAX_DEPTH} levels of lists and mappings)"
 
@@ -38,16 +38,6 @@ def load_error(tmp_path: Path, text: str, name: str = "test_bad.llm.yaml") -> st
     with pytest.raises(CaseFileError) as excinfo:
         load_suite(path, name)
     return str(excinfo.value)
-
-
-def laughs(levels: int, width: int = 9) -> str:
-    """A "billion laughs" in a case's metadata: ``levels`` anchors, each a list of
-    ``width`` aliases of the one before; it expands to about width**levels values."""
-    names = [chr(ord("a") + i) for i in range(levels)]
-    lines = [f"    {names[0]}: &{names[0]} [{', '.join(['lol'] * width)}]"]
-    for before, name in itertools.pairwise(names):
-        lines.append(f"    {name}: &{name} [{', '.join([f'*{before}'] * width)}]")
-    return "cases:\n- id: laughs\n  prompt: hi\n  metadata:\n" + "\n".join(lines) + "\n"
 
 
 # -- YAML aliases and merge keys ------------------------------------------------------------

@@ -16,6 +16,7 @@ import pytest
 from llmtest.commands.main import main
 from llmtest.results import load_results
 from llmtest.results.history import History
+from tests.support.hostile import laughs
 from tests.support.llm_server import FakeLLMServer
 
 
@@ -598,22 +599,7 @@ def test_a_regex_past_its_time_limit_is_an_error_that_names_it_and_exits_2(
     assert "errors prevented a verdict" in out
 
 
-BILLION_LAUGHS = """\
-cases:
-  - id: laughs
-    prompt: hi
-    metadata:
-      a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]
-      b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
-      c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
-      d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
-      e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
-      f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
-      g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
-      h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
-      i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
-      j: &j [*i, *i, *i, *i, *i, *i, *i, *i, *i]
-"""
+BILLION_LAUGHS = laughs(10)
 """Ten levels of nine aliases: 3.9 billion values, refused before one is expanded."""
 
 

@@ -33,6 +33,20 @@ def write_suite(folder: Path, text: str) -> Path:
     return path
 
 
+def schema_suite(project: Path, ref: str) -> Path:
+    """A suite whose one case checks the answer against ``{$ref: ref}`` (on line 5)."""
+    return write_suite(
+        project / "tests",
+        f"""
+        cases:
+          - id: schema
+            prompt: hi
+            assert:
+              - json_schema: {{$ref: {json.dumps(ref)}}}
+        """,
+    )
+
+
 def load_error(path: Path, root: Path | None = None) -> str:
     with pytest.raises(CaseFileError) as excinfo:
         load_suite(path, "test_suite.llm.yaml", root)
@@ -111,17 +125,7 @@ def test_the_run_root_widens_the_project_to_what_pytest_calls_its_rootdir(
 @pytest.mark.parametrize("ref", ["../../.env", "{tmp}/.env", "/etc/passwd"])
 def test_a_ref_outside_the_project_is_refused_without_reading_it(project: Path, ref: str) -> None:
     written = ref.format(tmp=project.parent)
-    path = write_suite(
-        project / "tests",
-        f"""
-        cases:
-          - id: schema
-            prompt: hi
-            assert:
-              - json_schema: {{$ref: {json.dumps(written)}}}
-        """,
-    )
-    message = load_error(path)
+    message = load_error(schema_suite(project, written))
     assert message.startswith(
         "test_suite.llm.yaml:5: case 'schema': assertion 'json_schema' cannot load $ref: "
         f"{written!r} resolves to "
@@ -143,17 +147,7 @@ def test_a_bad_file_inside_the_project_is_named_and_never_quoted(
     project: Path, name: str, contents: str
 ) -> None:
     (project / "tests" / name).write_text(contents, encoding="utf-8")
-    path = write_suite(
-        project / "tests",
-        f"""
-        cases:
-          - id: schema
-            prompt: hi
-            assert:
-              - json_schema: {{$ref: {name}}}
-        """,
-    )
-    message = load_error(path)
+    message = load_error(schema_suite(project, name))
     assert message.startswith(
         f"test_suite.llm.yaml:5: case 'schema': assertion 'json_schema' cannot load $ref {name!r}: "
     )

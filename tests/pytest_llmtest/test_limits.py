@@ -7,22 +7,9 @@ import json
 
 import pytest
 
-BILLION_LAUGHS = """\
-cases:
-  - id: laughs
-    prompt: hi
-    metadata:
-      a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]
-      b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
-      c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
-      d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
-      e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
-      f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
-      g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
-      h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
-      i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
-      j: &j [*i, *i, *i, *i, *i, *i, *i, *i, *i]
-"""
+from tests.support.hostile import laughs
+
+BILLION_LAUGHS = laughs(10)
 DEEP = "nests too deeply (more than 64 levels of lists and mappings)"
 
 
