@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -39,12 +40,19 @@ class _YamlLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     verdicts, results files and the history."""
 
 
-def _finite_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+class _NonFinite:
+    """Where a NaN or an infinity was written: found again after reading, so the error can
+    name the case and the field, not only the line."""
+
+    def __init__(self, written: str) -> None:
+        self.written = written
+
+
+def _finite_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float | _NonFinite:
     value = float(yaml.SafeLoader.construct_yaml_float(loader, node))
     if not math.isfinite(value):
-        raise yaml.constructor.ConstructorError(
-            None, None, f"expected a finite number, got {node.value}", node.start_mark
-        )
+        loader.non_finite = True  # type: ignore[attr-defined]
+        return _NonFinite(str(node.value))
     return value
 
 
@@ -57,6 +65,50 @@ def _refuse_constant(name: str) -> Any:
 
 
 _JSON = json.JSONDecoder(parse_constant=_refuse_constant)
+_LOCATING_JSON = json.JSONDecoder(parse_constant=_NonFinite)
+
+
+def _same(line: int, path: PathKey) -> int:
+    """A JSONL line's every field is on that line."""
+    return line
+
+
+def _non_finite_path(value: Any) -> tuple[PathKey, str] | None:
+    """The path to the first NaN or infinity in ``value`` (depth already bounded), and how
+    it was written."""
+    pending: list[tuple[Any, PathKey]] = [(value, ())]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, _NonFinite):
+            return path, item.written
+        if isinstance(item, dict):
+            pending.extend((v, (*path, k)) for k, v in reversed(list(item.items())))
+        elif isinstance(item, list):
+            pending.extend((v, (*path, i)) for i, v in reversed(list(enumerate(item))))
+    return None
+
+
+def _non_finite_error(
+    display: str, data: Any, line_of: Callable[[PathKey], int | None]
+) -> CaseFileError:
+    """The error for the NaN or infinity in ``data`` (a document: settings and ``cases``):
+    file, line, case and field."""
+    found = _non_finite_path(data)
+    path, written = found if found is not None else ((), "NaN")
+    case_id = None
+    field_path: PathKey = path
+    if len(path) >= 2 and path[0] == "cases" and isinstance(path[1], int):
+        case = data["cases"][path[1]]
+        written_id = case.get("id") if isinstance(case, dict) else None
+        case_id = written_id if isinstance(written_id, str) else None
+        field_path = path[2:]
+    return CaseFileError(
+        display,
+        f"expected a finite number, got {written}",
+        line=line_of(path),
+        case_id=case_id,
+        field=field_of(field_path),
+    )
 
 
 @dataclass
@@ -191,6 +243,16 @@ def _read_yaml(path: Path, display: str, text: str) -> RawSuite:
         # Nodes are shared only through an alias (``*name``) of an anchor (``&name``).
         lines = _YamlWalk(node, top, display, shared="&" in text and "*" in text).lines
         data = loader.construct_document(node)
+        if getattr(loader, "non_finite", False):
+            whole = {"cases": data} if isinstance(data, list) else data
+
+            def line_of(path: PathKey) -> int | None:
+                for end in range(len(path), 0, -1):
+                    if path[:end] in lines:
+                        return lines[path[:end]]
+                return None
+
+            raise _non_finite_error(display, whole, line_of)
     except yaml.MarkedYAMLError as exc:
         raise CaseFileError(display, *_yaml_problem(exc, text)) from None
     except yaml.YAMLError as exc:
@@ -469,7 +531,12 @@ def _read_jsonl(path: Path, display: str, text: str) -> RawSuite:
                 display, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number
             ) from None
         except ValueError as exc:
-            raise CaseFileError(display, str(exc), line=number) from None
+            try:
+                located = _LOCATING_JSON.decode(stripped)
+            except (ValueError, RecursionError):
+                raise CaseFileError(display, str(exc), line=number) from None
+            document = {"cases": [located]} if isinstance(located, dict) else located
+            raise _non_finite_error(display, document, functools.partial(_same, number)) from None
         except RecursionError:
             raise CaseFileError(display, "the line nests too deeply", line=number) from None
         if not isinstance(data, dict):

@@ -337,17 +337,23 @@ def test_include_cycle(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", ".NaN"])
-def test_a_non_finite_number_in_yaml_is_refused_at_its_line(tmp_path: Path, value: str) -> None:
+def test_a_non_finite_number_in_yaml_is_refused_naming_line_case_and_field(tmp_path: Path, value: str) -> None:
     text = f"cases:\n  - id: a\n    prompt: hi\n    repeat: 3\n    min_pass_rate: {value}\n"
     message = load_error(tmp_path, text)
-    assert message == f"test_bad.llm.yaml:5: invalid YAML: expected a finite number, got {value}"
+    assert message == (
+        f"test_bad.llm.yaml:5: case 'a': field 'min_pass_rate': expected a finite number, "
+        f"got {value}"
+    )
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
-def test_a_non_finite_number_in_jsonl_is_refused_at_its_line(tmp_path: Path, value: str) -> None:
+def test_a_non_finite_number_in_jsonl_is_refused_naming_line_case_and_field(tmp_path: Path, value: str) -> None:
     text = '{"id": "ok", "prompt": "hi"}\n{"id": "b", "prompt": "hi", "min_pass_rate": '
     message = load_error(tmp_path, text + value + "}\n", "test_bad.llm.jsonl")
-    assert message == f"test_bad.llm.jsonl:2: expected a finite number, got {value}"
+    assert message == (
+        f"test_bad.llm.jsonl:2: case 'b': field 'min_pass_rate': expected a finite number, "
+        f"got {value}"
+    )
 
 
 def test_a_non_finite_number_in_csv_names_the_case_and_field(tmp_path: Path) -> None:
@@ -397,3 +403,13 @@ def test_anchors_kept_under_an_x_key_are_merged_and_overridden(tmp_path: Path) -
         ("b1", "hi", ("shared",)),
         ("b2", "hi there", ("shared",)),
     ]
+
+
+def test_a_non_finite_number_deep_in_an_assertion_names_its_assertion(tmp_path: Path) -> None:
+    text = (
+        "cases:\n  - id: a\n    prompt: hi\n    assert:\n      - contains: hi\n"
+        "      - similarity: {value: hi, min: .inf}\n"
+    )
+    assert load_error(tmp_path, text) == (
+        "test_bad.llm.yaml:6: case 'a': field 'assert[1]': expected a finite number, got .inf"
+    )
