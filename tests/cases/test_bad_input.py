@@ -337,7 +337,9 @@ def test_include_cycle(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", ".NaN"])
-def test_a_non_finite_number_in_yaml_is_refused_naming_line_case_and_field(tmp_path: Path, value: str) -> None:
+def test_a_non_finite_number_in_yaml_is_refused_naming_line_case_and_field(
+    tmp_path: Path, value: str
+) -> None:
     text = f"cases:\n  - id: a\n    prompt: hi\n    repeat: 3\n    min_pass_rate: {value}\n"
     message = load_error(tmp_path, text)
     assert message == (
@@ -347,7 +349,9 @@ def test_a_non_finite_number_in_yaml_is_refused_naming_line_case_and_field(tmp_p
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
-def test_a_non_finite_number_in_jsonl_is_refused_naming_line_case_and_field(tmp_path: Path, value: str) -> None:
+def test_a_non_finite_number_in_jsonl_is_refused_naming_line_case_and_field(
+    tmp_path: Path, value: str
+) -> None:
     text = '{"id": "ok", "prompt": "hi"}\n{"id": "b", "prompt": "hi", "min_pass_rate": '
     message = load_error(tmp_path, text + value + "}\n", "test_bad.llm.jsonl")
     assert message == (
