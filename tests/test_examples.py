@@ -15,17 +15,21 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def run_example(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The example's suite as ``make demo`` runs it, on the built-in model (assembled in the
+    test session's cache folder, tests/conftest.py). Its answers are short; the
+    time limits are far past any machine's speed, so that only a hang fails on them."""
+    pytest_args = ["-p", "no:cacheprovider", "-rA", "--llm-timeout", "600", *args]
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", *args],
+        [sys.executable, "-m", "pytest", *pytest_args],
         cwd=EXAMPLES / name,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=1800,
         check=False,
     )
 
 
-@pytest.mark.xdist_group("local-model")
+@pytest.mark.local_model
 def test_quickstart_on_the_local_model_passes_except_its_one_explained_failure() -> None:
     pytest.importorskip("xllamacpp", reason="the quickstart runs on the 'local' extra")
     result = run_example("quickstart", "--llm-cache", "off")
@@ -35,7 +39,7 @@ def test_quickstart_on_the_local_model_passes_except_its_one_explained_failure()
     assert "expected output to contain 'Jupiter'" in result.stdout
 
 
-@pytest.mark.xdist_group("local-model")
+@pytest.mark.local_model
 def test_support_bot_answers_from_retrieved_policy_on_the_local_model() -> None:
     pytest.importorskip("xllamacpp", reason="the support bot answers on the 'local' extra")
     result = run_example("support_bot")
@@ -106,3 +110,37 @@ def test_canary_example_blocks_the_promotion_and_says_why(tmp_path: Path) -> Non
     report = (tmp_path / "comparison.md").read_text()
     assert "refund-window" in report and "weekend-hours" in report
     assert "block_on_tags" in report
+
+
+def test_the_tests_that_run_the_real_model_are_marked_local_model() -> None:
+    """``pytest -m 'not local_model'`` leaves out every test that generates text with the
+    built-in model (test files, the examples, the docs example), and only those."""
+    root = EXAMPLES.parent
+    files = ["tests/adapters/test_local.py", "tests/test_examples.py", "tests/test_docs.py"]
+    collect = ["--collect-only", "-q", "-p", "no:cacheprovider", "-m", "local_model", *files]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *collect],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    selected = {line.split("@")[0] for line in result.stdout.splitlines() if "::" in line}
+    assert {
+        "tests/test_examples.py::test_support_bot_answers_from_retrieved_policy_on_the_local_model",
+        "tests/test_docs.py::test_docs_example[docs/adapters.md::local-model]",
+        "tests/adapters/test_local.py::test_it_answers_a_fact",
+        "tests/adapters/test_local.py::"
+        "test_the_engine_runs_cases_at_concurrency_sixteen_with_the_serial_answers",
+    } <= selected
+    assert (
+        not {
+            "tests/test_examples.py::test_canary_example_blocks_the_promotion_and_says_why",
+            "tests/adapters/test_local.py::test_a_conversation_is_rendered_as_questions_and_answers",
+            "tests/test_docs.py::test_every_directive_belongs_to_a_block",
+        }
+        & selected
+    )
+    assert all(name.startswith(tuple(files)) for name in selected)

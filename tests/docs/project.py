@@ -26,7 +26,7 @@ import pytest
 
 from llmtest.commands import main as cli
 from tests.docs import actions
-from tests.docs.examples import ROOT, Example, steps_of
+from tests.docs.examples import Example, steps_of
 from tests.support.llm_server import FakeLLMServer
 
 PROVIDERS = ("openai", "anthropic")
@@ -206,8 +206,6 @@ class DocProject:
         if self.plugin_dirs:
             paths = [str(p) for p in self.plugin_dirs]
             self.monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
-        if any(_LOCAL_MODEL.search(text) for text in self.files.values()):
-            link_builtin_local_model(self.root)
 
     def install_plugin(self, pyproject: Path) -> None:
         """What ``pip install -e`` leaves for a package: metadata with its entry points, and
@@ -383,15 +381,13 @@ def _is_test_file(path: str) -> bool:
     return name.startswith("test_") and (".llm." in name or name.endswith(".py"))
 
 
-def link_builtin_local_model(root: Path) -> None:
-    """Link the built-in model where llmtest assembles it on first use, so each example does
-    not write its own 250 MB copy; the copy lives in this repository's own .llmtest/."""
-    from llmtest.adapters import local
+def uses_local_model(example: Example) -> bool:
+    """Whether an example runs the real local model (it is marked ``local_model``).
 
-    try:
-        source = local.default_model_path(ROOT / ".llmtest" / "models")
-    except Exception:  # noqa: BLE001 - without the local extra the example reports it itself
-        return
-    target = root / ".llmtest" / "models" / source.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.symlink_to(source)
+    Nothing is copied for it: tests/conftest.py points ``LLMTEST_CACHE_DIR`` at one folder
+    for the whole test session, where the built-in model is assembled once."""
+    texts = [block.text for block in example.context + example.blocks]
+    texts += [str(text) for text in (example.settings.get("files") or {}).values()]
+    texts += [str(spec) for spec in (example.settings.get("models") or {}).values()]
+    texts.append(str(example.settings.get("model") or ""))
+    return any(_LOCAL_MODEL.search(text) for text in texts)
