@@ -109,7 +109,8 @@ def test_canary_example_blocks_the_promotion_and_says_why(tmp_path: Path) -> Non
     assert result.returncode == 1, result.stdout + result.stderr
     report = (tmp_path / "comparison.md").read_text()
     assert "refund-window" in report and "weekend-hours" in report
-    assert "block_on_tags" in report
+    assert "### ❌ Confirmed regressions (1)" in report
+    assert "| block_on_tags |" in report and "| max_confirmed_regressions |" in report
 
 
 def test_the_tests_that_run_the_real_model_are_marked_local_model() -> None:

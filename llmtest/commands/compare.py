@@ -11,7 +11,9 @@ from llmtest.cases.loader import load_suite
 from llmtest.compare.comparison import compare_results
 from llmtest.compare.from_log import log_to_results
 from llmtest.compare.gate import evaluate_gate, load_gate
+from llmtest.compare.history import known_flaky
 from llmtest.compare.output import emit_reports
+from llmtest.config.options import DEFAULT_HISTORY
 from llmtest.errors import LLMTestError
 from llmtest.results.jsonl import ResultsFile, load_results
 
@@ -47,6 +49,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="TOML gate policy: a [tool.llmtest.gate] or [gate] table, or bare keys",
     )
+    parser.add_argument(
+        "--history",
+        type=Path,
+        default=Path(DEFAULT_HISTORY),
+        metavar="PATH",
+        help="run history that says which regressed cases are known to be flaky with the "
+        f"baseline model (default {DEFAULT_HISTORY}, when it exists)",
+    )
+    parser.add_argument("--no-history", action="store_true", help="do not consult the run history")
     parser.add_argument(
         "--markdown", metavar="PATH", help="write the Markdown report to PATH ('-' for stdout)"
     )
@@ -89,6 +100,7 @@ def _inputs(args: argparse.Namespace) -> tuple[ResultsFile, ResultsFile]:
 def run(args: argparse.Namespace) -> int:
     policy = load_gate(args.gate)
     comparison = compare_results(*_inputs(args))
-    gate = evaluate_gate(comparison, policy)
+    flaky = known_flaky(None if args.no_history else args.history, comparison)
+    gate = evaluate_gate(comparison, policy, known_flaky=flaky)
     emit_reports(comparison, gate, args)
     return gate.exit_code

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cached_property
 from typing import Any, get_args
 
 from llmtest._gc import gc_paused
 from llmtest.compare.drift import DriftSummary, measure_drift
 from llmtest.compare.pairing import CasePair, Change, Pairing, pair_cases
-from llmtest.compare.stats import Interval, mcnemar_exact, ratio, wilson_interval
+from llmtest.compare.stats import (
+    Interval,
+    mcnemar_exact,
+    ratio,
+    sign_flip_test,
+    wilson_interval,
+)
 from llmtest.results.jsonl import ResultsFile
 from llmtest.results.summary import CaseSummary, Counts, LatencySummary, RunSummary, summarize
 
@@ -151,6 +158,56 @@ class TagComparison:
 
 
 @dataclass(frozen=True)
+class PairedTest:
+    """The paired test of the pass-rate drop over the judged pairs (neither side errored
+    nor skipped): each case's pass rate on the baseline minus on the candidate, over its
+    attempts. With one attempt a side this is the one-sided exact McNemar test."""
+
+    pairs: int
+    drop: float | None
+    """The mean per-case drop (0.05 = 5 points); None with no judged pair."""
+    p_value: float
+    exact: bool
+    changed: int
+    """Judged pairs whose two pass rates differ."""
+    repeated: bool
+
+    @property
+    def method(self) -> str:
+        if not self.repeated:
+            return "one-sided exact McNemar test"
+        how = "exact" if self.exact else "normal approximation"
+        return f"one-sided paired sign-flip test on per-case pass rates ({how})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "pairs": self.pairs,
+            "changed": self.changed,
+            "drop": self.drop,
+            "p_value": self.p_value,
+            "exact": self.exact,
+        }
+
+
+def _paired_test(pairs: Sequence[CasePair]) -> PairedTest:
+    differences: list[Fraction] = []
+    repeated = False
+    for pair in pairs:
+        if pair.change not in ("regression", "fix", "still-pass", "still-fail"):
+            continue
+        before, after = pair.baseline.case, pair.candidate.case
+        repeated = repeated or before.repeated or after.repeated
+        differences.append(
+            Fraction(before.passed_attempts, before.counted_attempts)
+            - Fraction(after.passed_attempts, after.counted_attempts)
+        )
+    test = sign_flip_test(differences)
+    drop = float(sum(differences) / len(differences)) if differences else None
+    return PairedTest(len(differences), drop, test.p_value, test.exact, test.nonzero, repeated)
+
+
+@dataclass(frozen=True)
 class Comparison:
     """Everything ``llmtest compare`` reports, before any gate is applied."""
 
@@ -205,6 +262,18 @@ class Comparison:
     @cached_property
     def candidate(self) -> SideStats:
         return SideStats(tuple(p.candidate.case for p in self.pairs))
+
+    @cached_property
+    def paired_test(self) -> PairedTest:
+        return _paired_test(self.pairs)
+
+    @property
+    def confirmation_calls(self) -> int:
+        """Attempts a canary spent confirming regressions, on both sides."""
+        return sum(
+            len(p.baseline.case.confirmations) + len(p.candidate.case.confirmations)
+            for p in self.pairs
+        )
 
     @property
     def mcnemar_p(self) -> float:
@@ -284,6 +353,8 @@ class Comparison:
                 "p_value": self.mcnemar_p,
             },
             "pass_rate_drop": self.pass_rate_drop,
+            "paired_test": self.paired_test.to_dict(),
+            "confirmation_calls": self.confirmation_calls,
             "latency": {
                 "p50_ratio": self.latency_p50_ratio,
                 "p95_ratio": self.latency_p95_ratio,

@@ -4,12 +4,18 @@ says exactly why.
 
 The policy comes from ``[tool.llmtest.gate]`` in pyproject.toml, or from ``--gate FILE``:
 a TOML file holding a ``[tool.llmtest.gate]`` table, a ``[gate]`` table, or the keys at
-top level. With no policy anywhere, the default gate is ``max_regressions = 0`` (and
-``max_errors = 0``).
+top level. A table changes the default policy's values; the keys it leaves out keep them.
+
+The default is statistical, because models are not deterministic: a one-sided paired test
+of the pass-rate drop (blocks when the drop is significant at ``significance`` and at least
+``max_pass_rate_drop``), no *confirmed* regression anywhere and none in a ``critical``
+case (see llmtest.compare.confirmation), and no errors. ``max_regressions`` counts every
+pass→fail flip, so it only means something for a deterministic suite.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import tomllib
@@ -21,11 +27,18 @@ from typing import Any, Literal
 
 from llmtest._text import plural
 from llmtest.compare.comparison import Comparison
+from llmtest.compare.confirmation import (
+    DEFAULT_CONFIRM_ATTEMPTS,
+    Confirmation,
+    assess,
+    confirmation_levels,
+)
 from llmtest.compare.pairing import CasePair
+from llmtest.compare.stats import wilson_upper_bound
 from llmtest.config.project import load_project_config
 from llmtest.errors import ConfigError
 from llmtest.reports.format import MISSING, format_rate, format_ratio
-from llmtest.results.figures import meets_pass_rate
+from llmtest.results.history import FlakyCase
 
 RuleState = Literal["held", "failed", "not measured"]
 
@@ -46,12 +59,23 @@ class GatePolicy:
     a rule the user asked for that cannot be measured stops the gate from deciding."""
 
     min_pass_rate: float | None = None
+    """A floor the candidate's pass rate must not be *significantly* below (its one-sided
+    Wilson upper bound at ``significance``)."""
     max_regressions: int | None = None
+    """Every pass→fail flip, confirmed or not: for deterministic suites only."""
     block_on_tags: tuple[str, ...] = ()
+    """A confirmed regression in a case with one of these tags blocks."""
     max_latency_p95_ratio: float | None = None
     max_cost_ratio: float | None = None
     max_pass_rate_drop: float | None = None
+    """The smallest pass-rate drop that matters (0.02 = 2 points): a drop blocks when it is
+    at least this and significant (one-sided paired test at ``significance``)."""
+    max_confirmed_regressions: int | None = None
     significance: float = 0.05
+    """The false-block rate accepted by each statistical rule (one-sided: only a drop
+    blocks)."""
+    confirm_attempts: int = DEFAULT_CONFIRM_ATTEMPTS
+    """Fresh attempts per side that ``llmtest canary`` spends on each regression (0: none)."""
     max_errors: int = 0
     max_missing: int = 0
     """Baseline cases with no record in the candidate at all (a run that stopped early):
@@ -61,15 +85,21 @@ class GatePolicy:
 
     @classmethod
     def default(cls) -> GatePolicy:
-        return cls(max_regressions=0)
+        """The policy with nothing configured: right for a nondeterministic model."""
+        return cls(
+            max_pass_rate_drop=0.02,
+            max_confirmed_regressions=0,
+            block_on_tags=("critical",),
+        )
 
     @classmethod
     def from_table(
         cls, table: Mapping[str, Any], *, where: str, key_where: Mapping[str, str] | None = None
     ) -> GatePolicy:
-        """Checked construction: an empty table, an unknown key, a wrong type or a value out
-        of range is a ConfigError naming the key (``key_where``: where each key was written,
-        with its line): never a policy with no rules that promotes everything."""
+        """The default policy with the table's values: an empty table, an unknown key, a
+        wrong type or a value out of range is a ConfigError naming the key (``key_where``:
+        where each key was written, with its line), never a policy that promotes
+        everything."""
         if not table:
             raise ConfigError(
                 f"{where}: the gate table is empty, so no rule could ever block; set rules "
@@ -89,7 +119,7 @@ class GatePolicy:
                 if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
                     raise bad(key, f"'block_on_tags' must be a list of tag names, got {value!r}")
                 values[key] = tuple(value)
-            elif key in ("max_regressions", "max_errors", "max_missing"):
+            elif key in _WHOLE_NUMBERS:
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                     raise bad(key, f"{key!r} must be a whole number >= 0, got {value!r}")
                 values[key] = value
@@ -109,7 +139,18 @@ class GatePolicy:
                         f"strictly between 0 and 1 (0.05 for 5%), got {value!r}",
                     )
                 values[key] = float(value)
-        return cls(**values, explicit=frozenset(table), source=where)
+        return dataclasses.replace(cls.default(), **values, explicit=frozenset(table), source=where)
+
+
+_WHOLE_NUMBERS = frozenset(
+    {
+        "max_regressions",
+        "max_confirmed_regressions",
+        "max_errors",
+        "max_missing",
+        "confirm_attempts",
+    }
+)
 
 
 def _key_lines(text: str, table: str | None) -> dict[str, int]:
@@ -186,6 +227,9 @@ class RuleResult:
     explicit: bool = True
     cases: tuple[str, ...] = ()
     """The case ids behind a failure (block_on_tags), for the verdict line."""
+    p_value: float | None = None
+    interval: tuple[float, float] | None = None
+    """The confidence interval or bound the rule was judged on, where it has one."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -196,6 +240,8 @@ class RuleResult:
             "reason": self.reason,
             "explicit": self.explicit,
             "cases": list(self.cases),
+            "p_value": self.p_value,
+            "interval": None if self.interval is None else list(self.interval),
         }
 
 
@@ -205,6 +251,8 @@ class GateResult:
     rules: tuple[RuleResult, ...]
     reasons: tuple[str, ...]
     policy: GatePolicy
+    confirmations: tuple[Confirmation, ...] = ()
+    """Every regression with what is known about it: confirmed, flaky, or not known."""
 
     @property
     def exit_code(self) -> int:
@@ -214,6 +262,12 @@ class GateResult:
     def failed(self) -> tuple[RuleResult, ...]:
         return tuple(r for r in self.rules if r.state == "failed")
 
+    def confirmation_of(self, pair: CasePair) -> Confirmation | None:
+        return next((c for c in self.confirmations if c.pair is pair), None)
+
+    def by_state(self, state: str) -> tuple[Confirmation, ...]:
+        return tuple(c for c in self.confirmations if c.state == state)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict.value,
@@ -221,7 +275,17 @@ class GateResult:
             "reasons": list(self.reasons),
             "policy_source": self.policy.source,
             "rules": [r.to_dict() for r in self.rules],
+            "confirmations": [c.to_dict() for c in self.confirmations],
         }
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What every rule may look at."""
+
+    comparison: Comparison
+    policy: GatePolicy
+    confirmations: tuple[Confirmation, ...]
 
 
 def _rule(
@@ -232,18 +296,20 @@ def _rule(
     state: RuleState,
     reason: str,
     cases: Sequence[CasePair] = (),
+    **figures: Any,
 ) -> RuleResult:
     """A rule's result; ``name`` is the policy key that sets it."""
     names = tuple(p.case_id for p in cases)
-    return RuleResult(name, threshold, measured, state, reason, name in policy.explicit, names)
+    explicit = name in policy.explicit
+    return RuleResult(name, threshold, measured, state, reason, explicit, names, **figures)
 
 
 def _held(ok: bool) -> RuleState:
     return "held" if ok else "failed"
 
 
-def _max_errors(comparison: Comparison, policy: GatePolicy) -> RuleResult:
-    undecided = comparison.undecided
+def _max_errors(inputs: _Inputs) -> RuleResult:
+    policy, undecided = inputs.policy, inputs.comparison.undecided
     return _rule(
         policy,
         "max_errors",
@@ -256,7 +322,8 @@ def _max_errors(comparison: Comparison, policy: GatePolicy) -> RuleResult:
     )
 
 
-def _max_missing(comparison: Comparison, policy: GatePolicy) -> RuleResult:
+def _max_missing(inputs: _Inputs) -> RuleResult:
+    comparison, policy = inputs.comparison, inputs.policy
     missing = tuple(case.case_id for case in comparison.pairing.baseline_only)
     total = len(comparison.pairs) + len(comparison.pairing.changed) + len(missing)
     return RuleResult(
@@ -271,10 +338,128 @@ def _max_missing(comparison: Comparison, policy: GatePolicy) -> RuleResult:
     )
 
 
-def _max_regressions(comparison: Comparison, policy: GatePolicy) -> RuleResult | None:
+def _max_pass_rate_drop(inputs: _Inputs) -> RuleResult | None:
+    """A drop blocks when it is at least the smallest drop that matters and significant
+    (one-sided paired test)."""
+    policy, limit = inputs.policy, inputs.policy.max_pass_rate_drop
+    if limit is None:
+        return None
+    test = inputs.comparison.paired_test
+    alpha = policy.significance
+    threshold = f"drop < {limit * 100:g} points or p ≥ {alpha:g}"
+    if test.drop is None:
+        return _rule(
+            policy, "max_pass_rate_drop", threshold, MISSING, "not measured", "no judged pair"
+        )
+    drop, p = test.drop, test.p_value
+    big, significant = drop >= limit and drop > 0, p < alpha
+    change = (
+        f"pass rate dropped {drop * 100:.1f} points"
+        if drop > 0
+        else f"pass rate changed by {-drop * 100:+.1f} points"
+    )
+    if big and significant:
+        why = f"{change}, at least {limit * 100:g} and significant ({test.method}, p = {p:.3g})"
+    elif big:
+        why = f"{change}, not significantly ({test.method}, p = {p:.3g} ≥ {alpha:g})"
+    else:
+        why = f"{change}: under the {limit * 100:g}-point drop that matters (p = {p:.3g})"
+    return _rule(
+        policy,
+        "max_pass_rate_drop",
+        threshold,
+        f"{drop * 100:.1f} points, p = {p:.3g}",
+        _held(not (big and significant)),
+        why,
+        p_value=p,
+    )
+
+
+def _confirmation_note(inputs: _Inputs) -> str:
+    """How the regressions were (or could not be) confirmed, for the rules' reasons."""
+    found = inputs.confirmations
+    if not found:
+        return "no regression"
+    sources = {c.source for c in found}
+    if sources == {None}:
+        return (
+            f"{plural(len(found), 'regression')} could not be confirmed: no model to re-run "
+            "(llmtest canary re-runs them) and one attempt a side"
+        )
+    calls = inputs.comparison.confirmation_calls
+    how = (
+        f"re-run with {plural(calls, 'extra attempt')}" if calls else "judged on recorded attempts"
+    )
+    return f"{plural(len(found), 'regression')} {how}"
+
+
+def _max_confirmed_regressions(inputs: _Inputs) -> RuleResult | None:
+    policy, limit = inputs.policy, inputs.policy.max_confirmed_regressions
+    if limit is None:
+        return None
+    confirmed = [c for c in inputs.confirmations if c.confirmed]
+    unknown = [c for c in inputs.confirmations if c.state == "not confirmable"]
+    note = _confirmation_note(inputs)
+    if unknown and len(unknown) == len(inputs.confirmations):
+        return _rule(
+            policy, "max_confirmed_regressions", f"≤ {limit}", MISSING, "not measured", note
+        )
+    ok = len(confirmed) <= limit
+    flaky = sum(1 for c in inputs.confirmations if c.state == "not confirmed")
+    return _rule(
+        policy,
+        "max_confirmed_regressions",
+        f"≤ {limit}",
+        str(len(confirmed)),
+        _held(ok),
+        f"{note}: {len(confirmed)} confirmed (candidate significantly worse), {flaky} not (noise)",
+        () if ok else [c.pair for c in confirmed],
+    )
+
+
+def _blocks_in_tag(confirmation: Confirmation) -> bool:
+    """A regression in a blocking tag blocks when confirmed; one that no model could
+    re-run blocks too, unless the history knows the case to be flaky: a single flip is
+    then all there is to go on."""
+    if confirmation.state == "not confirmable":
+        return confirmation.known_flaky is None
+    return confirmation.confirmed
+
+
+def _block_on_tags(inputs: _Inputs) -> RuleResult | None:
+    policy = inputs.policy
+    if not policy.block_on_tags:
+        return None
+    wanted = set(policy.block_on_tags)
+    tagged = [c for c in inputs.confirmations if wanted & set(c.pair.tags)]
+    hit = [c for c in tagged if _blocks_in_tag(c)]
+    tags = ", ".join(policy.block_on_tags)
+    if hit:
+        why = "; ".join(f"{c.pair.case_id}: {c.describe()}" for c in hit)
+        reason = f"confirmed regression tagged {tags}: {why}"
+        if any(c.state == "not confirmable" for c in hit):
+            reason = f"regression tagged {tags}: {why}"
+    elif tagged:
+        why = "; ".join(f"{c.pair.case_id}: {c.describe()}" for c in tagged)
+        reason = f"regressions tagged {tags} are noise, not confirmed: {why}"
+    else:
+        reason = f"no regression tagged {tags}"
+    return _rule(
+        policy,
+        "block_on_tags",
+        f"no confirmed regression tagged {tags}",
+        str(len(hit)),
+        _held(not hit),
+        reason,
+        [c.pair for c in hit],
+    )
+
+
+def _max_regressions(inputs: _Inputs) -> RuleResult | None:
+    policy = inputs.policy
     if policy.max_regressions is None:
         return None
-    regressions = comparison.regressions
+    regressions = inputs.comparison.regressions
     ok = len(regressions) <= policy.max_regressions
     return _rule(
         policy,
@@ -282,80 +467,36 @@ def _max_regressions(comparison: Comparison, policy: GatePolicy) -> RuleResult |
         f"≤ {policy.max_regressions}",
         str(len(regressions)),
         _held(ok),
-        f"{plural(len(regressions), 'case')} went from pass to fail",
+        f"{plural(len(regressions), 'case')} went from pass to fail, confirmed or not "
+        "(a rule for deterministic suites)",
         () if ok else regressions,
     )
 
 
-def _block_on_tags(comparison: Comparison, policy: GatePolicy) -> RuleResult | None:
-    if not policy.block_on_tags:
+def _min_pass_rate(inputs: _Inputs) -> RuleResult | None:
+    """The candidate fails the floor only when its pass rate is significantly below it."""
+    policy, floor = inputs.policy, inputs.policy.min_pass_rate
+    if floor is None:
         return None
-    wanted = set(policy.block_on_tags)
-    hit = tuple(p for p in comparison.regressions if wanted & set(p.tags))
-    tags = ", ".join(policy.block_on_tags)
-    return _rule(
-        policy,
-        "block_on_tags",
-        f"no regression tagged {tags}",
-        str(len(hit)),
-        _held(not hit),
-        (
-            f"regressed in a blocking tag: {', '.join(p.case_id for p in hit)}"
-            if hit
-            else f"no regression tagged {tags}"
-        ),
-        hit,
-    )
-
-
-def _min_pass_rate(comparison: Comparison, policy: GatePolicy) -> RuleResult | None:
-    if policy.min_pass_rate is None:
-        return None
-    overall = comparison.candidate.overall
-    threshold = f"≥ {format_rate(policy.min_pass_rate)}"
-    if overall.rate is None:
+    overall = inputs.comparison.candidate.overall
+    threshold = f"not significantly below {format_rate(floor)}"
+    upper = wilson_upper_bound(overall.counts.passed, overall.decided, policy.significance)
+    if overall.rate is None or upper is None:
         return _rule(
             policy, "min_pass_rate", threshold, MISSING, "not measured", "no paired case ran"
         )
+    below = upper < floor
+    bound = f"{(1 - policy.significance) * 100:g}% upper bound {format_rate(upper)}"
     return _rule(
         policy,
         "min_pass_rate",
         threshold,
-        format_rate(overall.rate),
-        _held(meets_pass_rate(overall.counts.passed, overall.decided, policy.min_pass_rate)),
+        f"{format_rate(overall.rate)} ({bound})",
+        _held(not below),
         f"candidate passed {overall.counts.passed} of {plural(overall.decided, 'paired case')} "
-        "(errors count as not passed)",
-    )
-
-
-def _max_pass_rate_drop(comparison: Comparison, policy: GatePolicy) -> RuleResult | None:
-    """A drop in pass rate blocks only when it is also significant (McNemar's test)."""
-    limit = policy.max_pass_rate_drop
-    if limit is None:
-        return None
-    drop, p = comparison.pass_rate_drop, comparison.mcnemar_p
-    threshold = f"≤ {format_rate(limit)} (or p ≥ {policy.significance:g})"
-    if drop is None:
-        return _rule(
-            policy, "max_pass_rate_drop", threshold, MISSING, "not measured", "no paired case ran"
-        )
-    too_big, significant = drop > limit, p < policy.significance
-    if not too_big:
-        why = f"pass rate changed by {-drop * 100:+.1f} points"
-    elif significant:
-        why = f"pass rate dropped {drop * 100:.1f} points, significant (McNemar p = {p:.3g})"
-    else:
-        why = (
-            f"pass rate dropped {drop * 100:.1f} points but not significantly "
-            f"(McNemar p = {p:.3g} ≥ {policy.significance:g})"
-        )
-    return _rule(
-        policy,
-        "max_pass_rate_drop",
-        threshold,
-        f"{drop * 100:.1f} points (p = {p:.3g})",
-        _held(not (too_big and significant)),
-        why,
+        f"(errors count as not passed); its {bound} is "
+        f"{'below' if below else 'not below'} the floor",
+        interval=(0.0, upper),
     )
 
 
@@ -386,29 +527,32 @@ def _ratio_rule(
     )
 
 
-def _max_latency_p95_ratio(comparison: Comparison, policy: GatePolicy) -> RuleResult | None:
+def _max_latency_p95_ratio(inputs: _Inputs) -> RuleResult | None:
+    policy = inputs.policy
     return _ratio_rule(
         policy,
         "max_latency_p95_ratio",
         policy.max_latency_p95_ratio,
-        comparison.latency_p95_ratio,
+        inputs.comparison.latency_p95_ratio,
         "p95 latency",
     )
 
 
-def _max_cost_ratio(comparison: Comparison, policy: GatePolicy) -> RuleResult | None:
+def _max_cost_ratio(inputs: _Inputs) -> RuleResult | None:
+    policy = inputs.policy
     return _ratio_rule(
-        policy, "max_cost_ratio", policy.max_cost_ratio, comparison.cost.ratio, "cost"
+        policy, "max_cost_ratio", policy.max_cost_ratio, inputs.comparison.cost.ratio, "cost"
     )
 
 
-_RULES: tuple[Callable[[Comparison, GatePolicy], RuleResult | None], ...] = (
+_RULES: tuple[Callable[[_Inputs], RuleResult | None], ...] = (
     _max_errors,
     _max_missing,
-    _max_regressions,
-    _block_on_tags,
-    _min_pass_rate,
     _max_pass_rate_drop,
+    _max_confirmed_regressions,
+    _block_on_tags,
+    _max_regressions,
+    _min_pass_rate,
     _max_latency_p95_ratio,
     _max_cost_ratio,
 )
@@ -416,42 +560,50 @@ _RULES: tuple[Callable[[Comparison, GatePolicy], RuleResult | None], ...] = (
 leaves it off."""
 
 
-def _rules(comparison: Comparison, policy: GatePolicy) -> list[RuleResult]:
-    return [result for rule in _RULES if (result := rule(comparison, policy)) is not None]
-
-
 _UNDECIDED_RULES = frozenset({"max_errors", "max_missing"})
 """Rules that leave the gate unable to decide rather than blocking: what errored or is
 missing cannot be called a regression, nor ruled one out."""
 
+FlakyIndex = Mapping[tuple[str, str, str, str], FlakyCase]
+"""Cases the history calls flaky, by (model, suite, case id, case hash)."""
 
-def evaluate_gate(comparison: Comparison, policy: GatePolicy) -> GateResult:
+
+def evaluate_gate(
+    comparison: Comparison, policy: GatePolicy, *, known_flaky: FlakyIndex | None = None
+) -> GateResult:
     """The verdict. A failed rule blocks (a regression seen is certain even if other cases
     errored); otherwise errors beyond ``max_errors``, baseline cases missing from the
     candidate beyond ``max_missing``, a torn results file, no paired case, or a rule the user
-    set that cannot be measured mean "cannot decide"; otherwise promote."""
-    rules = _rules(comparison, policy)
+    set that cannot be measured mean "cannot decide"; otherwise promote.
+
+    ``known_flaky``: the history's flaky cases, carried into each regression's account."""
+    regressions = comparison.regressions
+    levels = confirmation_levels(regressions, policy.significance, policy.block_on_tags)
+    confirmations = assess(regressions, levels, known_flaky or {})
+    inputs = _Inputs(comparison, policy, confirmations)
+    rules = tuple(result for rule in _RULES if (result := rule(inputs)) is not None)
     failed = [r for r in rules if r.state == "failed" and r.name not in _UNDECIDED_RULES]
     if failed:
-        reasons = [f"{r.name}: {r.reason}" for r in failed]
-        return GateResult(Verdict.BLOCKED, tuple(rules), tuple(reasons), policy)
-    reasons = []
+        reasons = tuple(f"{r.name}: {r.reason}" for r in failed)
+        return GateResult(Verdict.BLOCKED, rules, reasons, policy, confirmations)
+    reasons_list = []
     if not comparison.pairs:
-        reasons.append("no case is in both runs at the same version")
+        reasons_list.append("no case is in both runs at the same version")
     elif not [p for p in comparison.pairs if p.change != "skipped"]:
-        reasons.append("every paired case was skipped")
+        reasons_list.append("every paired case was skipped")
     for side, run in (
         ("baseline", comparison.baseline_run),
         ("candidate", comparison.candidate_run),
     ):
         if run.skipped_lines:
-            reasons.append(f"the {side}'s results file ends in a torn line: its run did not finish")
+            reasons_list.append(
+                f"the {side}'s results file ends in a torn line: its run did not finish"
+            )
     for rule in rules:
         if rule.name in _UNDECIDED_RULES and rule.state == "failed":
             allowed = getattr(policy, rule.name)
-            reasons.append(f"{rule.name}: {rule.reason}, more than the {allowed} allowed")
+            reasons_list.append(f"{rule.name}: {rule.reason}, more than the {allowed} allowed")
         elif rule.state == "not measured" and rule.explicit:
-            reasons.append(f"{rule.name}: not measured ({rule.reason})")
-    if reasons:
-        return GateResult(Verdict.CANNOT_DECIDE, tuple(rules), tuple(reasons), policy)
-    return GateResult(Verdict.PROMOTE, tuple(rules), (), policy)
+            reasons_list.append(f"{rule.name}: not measured ({rule.reason})")
+    verdict = Verdict.CANNOT_DECIDE if reasons_list else Verdict.PROMOTE
+    return GateResult(verdict, rules, tuple(reasons_list), policy, confirmations)

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 
 from llmtest import __version__
 from llmtest._text import plural
+from llmtest.compare.account import (
+    RegressionGroup,
+    confirmation_sentence,
+    paired_test_sentence,
+    regression_groups,
+)
 from llmtest.compare.comparison import Comparison, RateSummary
+from llmtest.compare.confirmation import Confirmation
 from llmtest.compare.drift import DriftSummary
 from llmtest.compare.gate import GateResult, Verdict
 from llmtest.compare.pairing import CasePair
@@ -113,12 +120,15 @@ class PairView:
     before: str
     after: str
     diff: Markup
+    confirmation: str | None = None
+    """What re-running a regression showed."""
 
 
-def _pair_view(pair: CasePair) -> PairView:
+def _pair_view(pair: CasePair, confirmation: Confirmation | None = None) -> PairView:
     before = truncate(pair.baseline.output or "", OUTPUT_CHARS)
     after = truncate(pair.candidate.output or "", OUTPUT_CHARS)
-    return PairView(pair, before, after, word_diff(before, after))
+    shown = None if confirmation is None else confirmation.describe()
+    return PairView(pair, before, after, word_diff(before, after), shown)
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,11 @@ def _section(title: str, kind: str, pairs: Sequence[CasePair]) -> PairSection:
     return PairSection(title, kind, len(pairs), tuple(_pair_view(p) for p in pairs[:MAX_CASES]))
 
 
+def _regression_section(group: RegressionGroup) -> PairSection:
+    shown = tuple(_pair_view(c.pair, c) for c in group.confirmations[:MAX_CASES])
+    return PairSection(group.title, group.kind, len(group.confirmations), shown)
+
+
 def render_html(comparison: Comparison, gate: GateResult) -> str:
     """The page of a comparison and its gate's verdict."""
     c = comparison
@@ -158,8 +173,10 @@ def render_html(comparison: Comparison, gate: GateResult) -> str:
             ("JSON before, not after", [p.case_id for p in c.drift.lost_json]),
             ("JSON after, not before", [p.case_id for p in c.drift.gained_json]),
         ],
+        paired_test=paired_test_sentence(c),
+        confirmation=confirmation_sentence(c, gate),
         sections=[
-            _section("Regressions", "regression", c.regressions),
+            *(_regression_section(group) for group in regression_groups(gate)),
             _section("Fixes", "fix", c.fixes),
             _section("Undecided (errored on a side)", "undecided", c.undecided),
         ],

@@ -1,7 +1,9 @@
 """JUnit XML of a comparison, so a CI dashboard shows each regression as a failing test.
 
-One ``<testcase>`` per paired case: a regression fails, an undecided pair (errored on a
-side) is an error, a pair skipped on a side is skipped, everything else passes.
+One ``<testcase>`` per paired case: a regression fails (with what confirming it showed)
+unless re-running showed it to be noise, which is skipped as flaky; an undecided pair
+(errored on a side) is an error, a pair skipped on a side is skipped, everything else
+passes. The properties carry every gate rule's state, measurement and threshold.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 from junit_xml import TestCase, TestSuite, to_xml_report_string  # type: ignore[import-untyped]
 
 from llmtest.compare.comparison import Comparison
+from llmtest.compare.confirmation import Confirmation
 from llmtest.compare.gate import GateResult
 from llmtest.compare.pairing import CasePair
 from llmtest.reports.format import truncate
@@ -18,13 +21,18 @@ from llmtest.reports.format import truncate
 OUTPUT_CHARS = 2000
 
 
-def _test_case(pair: CasePair) -> Any:
+def _test_case(pair: CasePair, confirmation: Confirmation | None) -> Any:
     test = TestCase(pair.case_id, classname=pair.suite)
     change = pair.change
-    if change == "regression":
+    if confirmation is not None and confirmation.state == "not confirmed":
+        test.add_skipped_info(
+            message=f"flaky: pass→fail, not confirmed ({confirmation.describe()})"
+        )
+    elif change == "regression":
+        known = "" if confirmation is None else f" ({confirmation.describe()})"
         body = "\n".join(
             [
-                f"baseline {pair.baseline.status}, candidate {pair.candidate.status}",
+                f"baseline {pair.baseline.status}, candidate {pair.candidate.status}{known}",
                 "",
                 "baseline output:",
                 truncate(pair.baseline.output or "", OUTPUT_CHARS),
@@ -34,7 +42,11 @@ def _test_case(pair: CasePair) -> Any:
             ]
         )
         test.add_failure_info(
-            message="regression: passed on the baseline, fails on the candidate",
+            message=(
+                "confirmed regression: passed on the baseline, fails on the candidate"
+                if confirmation is not None and confirmation.confirmed
+                else "regression: passed on the baseline, fails on the candidate"
+            ),
             output=body,
             failure_type="llmtest.regression",
         )
@@ -53,12 +65,16 @@ def _test_case(pair: CasePair) -> Any:
 def render_junit(comparison: Comparison, gate: GateResult) -> str:
     suite = TestSuite(
         "llmtest compare",
-        [_test_case(p) for p in comparison.pairs],
+        [_test_case(p, gate.confirmation_of(p)) for p in comparison.pairs],
         properties={
             "verdict": gate.verdict.value,
             "baseline": comparison.baseline_run.model_label,
             "candidate": comparison.candidate_run.model_label,
+            "paired_test": comparison.paired_test.method,
+            "paired_test_p": f"{comparison.paired_test.p_value:.6g}",
             "mcnemar_p": f"{comparison.mcnemar_p:.6g}",
+            "confirmation_calls": str(comparison.confirmation_calls),
+            **{f"rule.{r.name}": f"{r.state}: {r.measured} ({r.threshold})" for r in gate.rules},
         },
     )
     text: str = to_xml_report_string([suite], encoding="utf-8")

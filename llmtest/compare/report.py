@@ -12,7 +12,15 @@ from typing import Any
 
 from llmtest import __version__
 from llmtest._text import plural
+from llmtest.compare.account import (
+    confirmation_sentence,
+    paired_test_sentence,
+    regression_counts,
+    regression_groups,
+    short_list,
+)
 from llmtest.compare.comparison import Comparison, RateSummary, UsageComparison
+from llmtest.compare.confirmation import Confirmation
 from llmtest.compare.gate import GateResult, Verdict
 from llmtest.compare.pairing import CasePair
 from llmtest.reports.format import (
@@ -28,6 +36,8 @@ from llmtest.reports.markdown import DEFAULT_MAX_CHARS, GITHUB_COMMENT_LIMIT, es
 from llmtest.results.summary import CaseSummary, RunSummary
 
 MAX_ROWS = 50
+NAMED = 10
+"""Flaky regressions and fixes the terminal names before "… and N more"."""
 OUTPUT_CHARS = 160
 MAX_TAG_ROWS = 50
 
@@ -39,7 +49,7 @@ def verdict_line(comparison: Comparison, gate: GateResult, *, icon: bool = True)
     mark = f"{_ICON[gate.verdict]} " if icon else ""
     counts = (
         plural(len(comparison.pairs), "paired case"),
-        plural(len(comparison.regressions), "regression"),
+        *regression_counts(gate),
         plural(len(comparison.fixes), "fix", "fixes"),
         f"{len(comparison.undecided)} undecided",
     )
@@ -71,23 +81,26 @@ def _case_rate(case: CaseSummary) -> str:
     return f"{case.status} ({case.passed_attempts}/{case.counted_attempts})"
 
 
-def _pair_table(pairs: Sequence[CasePair]) -> list[str]:
-    rows = [
-        [
+def _pair_table(
+    pairs: Sequence[CasePair], confirmations: Sequence[Confirmation] | None = None
+) -> list[str]:
+    """A row per pair; with ``confirmations`` (one per pair), what re-running showed."""
+    rows = []
+    for index, p in enumerate(pairs[:MAX_ROWS]):
+        row = [
             escape(p.case_id),
             escape(", ".join(p.tags)) or MISSING,
             _case_rate(p.baseline.case),
             _case_rate(p.candidate.case),
-            _inline(p.baseline.output),
-            _inline(p.candidate.output),
         ]
-        for p in pairs[:MAX_ROWS]
-    ]
-    lines = table(
-        ["Case", "Tags", "Baseline", "Candidate", "Baseline output", "Candidate output"],
-        rows,
-        "llllll",
-    )
+        if confirmations is not None:
+            row.append(escape(confirmations[index].describe()))
+        rows.append([*row, _inline(p.baseline.output), _inline(p.candidate.output)])
+    head = ["Case", "Tags", "Baseline", "Candidate"]
+    if confirmations is not None:
+        head.append("Confirmation")
+    head += ["Baseline output", "Candidate output"]
+    lines = table(head, rows, "l" * len(head))
     if len(pairs) > MAX_ROWS:
         lines.append(f"\n… and {len(pairs) - MAX_ROWS} more (see the JSON report).")
     return lines
@@ -125,8 +138,7 @@ def _gate_section(gate: GateResult) -> list[str]:
     ]
 
 
-def _pass_rate_section(c: Comparison) -> list[str]:
-    discordant = len(c.regressions) + len(c.fixes)
+def _pass_rate_section(c: Comparison, gate: GateResult) -> list[str]:
     rows = [
         [
             "**all**",
@@ -140,25 +152,29 @@ def _pass_rate_section(c: Comparison) -> list[str]:
         [escape(t.tag), _rate(t.baseline), _rate(t.candidate), str(t.regressions), str(t.fixes)]
         for t in c.by_tag[:MAX_TAG_ROWS]
     ]
+    confirming = confirmation_sentence(c, gate)
     return [
         "### Pass rate (paired cases, 95% Wilson interval)",
         "",
         *table(["Tag", "Baseline", "Candidate", "Regressions", "Fixes"], rows, "lrrrr"),
         "",
-        f"McNemar exact test on {plural(discordant, 'discordant pair')} "
-        f"({len(c.regressions)} pass→fail, {len(c.fixes)} fail→pass): p = {c.mcnemar_p:.4g}. "
-        f"Left out of the test: {plural(len(c.undecided), 'undecided pair')} (errored on a "
-        f"side) and {plural(len(c.skipped), 'skipped pair')}; errors stay in the pass-rate "
-        "denominators.",
+        f"{escape(paired_test_sentence(c))} Left out of the test: "
+        f"{plural(len(c.undecided), 'undecided pair')} (errored on a side) and "
+        f"{plural(len(c.skipped), 'skipped pair')}; errors stay in the pass-rate denominators.",
         "",
+        *([escape(confirming), ""] if confirming else []),
     ]
 
 
-def _changes_sections(c: Comparison) -> list[str]:
-    """Regressions, fixes and undecided pairs, each under its heading when there are any."""
+def _changes_sections(c: Comparison, gate: GateResult) -> list[str]:
+    """Regressions by what confirmation showed, fixes and undecided pairs, each under its
+    heading when there are any."""
     lines: list[str] = []
+    icons = {"confirmed": "❌", "not confirmable": "❔", "not confirmed": "〰️"}
+    for group in regression_groups(gate):
+        lines += [f"### {icons[group.state]} {group.title} ({len(group.pairs)})", ""]
+        lines += [*_pair_table(group.pairs, group.confirmations), ""]
     for title, pairs in (
-        ("❌ Regressions", c.regressions),
         ("✅ Fixes", c.fixes),
         ("💥 Undecided: errored on a side", c.undecided),
     ):
@@ -258,8 +274,8 @@ def render_markdown(
         f"gate: {escape(gate.policy.source)}",
         "",
         *_gate_section(gate),
-        *_pass_rate_section(c),
-        *_changes_sections(c),
+        *_pass_rate_section(c, gate),
+        *_changes_sections(c, gate),
         *_figures_section(c),
         *_drift_section(c),
         *_not_compared_section(c),
@@ -274,27 +290,33 @@ def render_terminal(comparison: Comparison, gate: GateResult) -> str:
     lines = [verdict_line(c, gate, icon=False), ""]
     for rule in gate.rules:
         lines.append(
-            f"  {rule.state:<13} {rule.name:<22} {rule.threshold:<12} "
+            f"  {rule.state:<13} {rule.name:<26} {rule.threshold:<12} "
             f"measured {rule.measured}: {rule.reason}"
         )
     lines.append("")
     lines.append(
-        f"  pass rate  baseline {_rate(c.baseline.overall)}  "
-        f"candidate {_rate(c.candidate.overall)}  "
-        f"McNemar p = {c.mcnemar_p:.4g}"
+        f"  pass rate  baseline {_rate(c.baseline.overall)}  candidate {_rate(c.candidate.overall)}"
     )
+    lines.append(f"  {paired_test_sentence(c)}")
+    confirming = confirmation_sentence(c, gate)
+    if confirming:
+        lines.append(f"  {confirming}")
     lines.append(
         f"  p95 latency {format_ms(c.baseline.latency_p95)} -> "
         f"{format_ms(c.candidate.latency_p95)} "
         f"({format_ratio(c.latency_p95_ratio)}), cost ratio {format_ratio(c.cost.ratio)}"
     )
-    for title, pairs in (
-        ("regression", c.regressions),
-        ("fix", c.fixes),
-        ("undecided", c.undecided),
-    ):
-        for pair in pairs[:MAX_ROWS]:
-            lines.append(f"  {title}: {pair.suite}::{pair.case_id}")
+    for group in regression_groups(gate):
+        if group.state == "not confirmed":  # noise: named, not explained one by one
+            lines.append(f"  flaky ({len(group.pairs)}): {short_list(group.pairs, NAMED)}")
+            continue
+        for known in group.confirmations[:MAX_ROWS]:
+            pair = known.pair
+            lines.append(f"  {group.kind}: {pair.suite}::{pair.case_id} ({known.describe()})")
+    if c.fixes:
+        lines.append(f"  fixes ({len(c.fixes)}): {short_list(c.fixes, NAMED)}")
+    for pair in c.undecided[:MAX_ROWS]:
+        lines.append(f"  undecided: {pair.suite}::{pair.case_id}")
     for title, found in (
         ("baseline only", [x.case_id for x in c.pairing.baseline_only]),
         ("candidate only", [x.case_id for x in c.pairing.candidate_only]),

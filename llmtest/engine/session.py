@@ -119,6 +119,13 @@ class ResultsOutput:
                     result = dataclasses.replace(result, run_id=self.run_id)
                 self.writer.write(result)
 
+    def confirm(self, result: CaseResult) -> None:
+        """An attempt run to confirm a regression (never a case record of the run)."""
+        if self.writer is not None:
+            if result.run_id != self.run_id:
+                result = dataclasses.replace(result, run_id=self.run_id)
+            self.writer.write_confirmation(result)
+
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()

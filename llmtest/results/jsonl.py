@@ -16,7 +16,7 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,11 @@ class ResultWriter(JsonlAppender):
         if self.on_record is not None:
             self.on_record(result)
 
+    def write_confirmation(self, result: CaseResult) -> None:
+        """An attempt run to confirm a regression: a ``confirmation`` record, which every
+        reader of case records (reports, history, resume, merge) passes over."""
+        self.append({**result.to_record(), "type": "confirmation"})
+
     def __enter__(self) -> ResultWriter:
         return self
 
@@ -258,6 +263,8 @@ class ResultsFile:
     headers: list[RunHeader]
     cases: list[CaseResult]
     skipped_lines: int = 0
+    confirmations: list[CaseResult] = field(default_factory=list)
+    """``confirmation`` records: attempts a canary ran to confirm a regression."""
 
     @property
     def header(self) -> RunHeader | None:
@@ -276,22 +283,25 @@ def load_results(path: Path | str) -> ResultsFile:
     the file, the line and the field."""
     headers: list[RunHeader] = []
     cases: list[CaseResult] = []
+    confirmations: list[CaseResult] = []
     prefix = f"{path}:"
     with gc_paused(freeze=False):  # tens of thousands of objects that all live on
         records, skipped = read_records(path, "results file")
         for number, record in records:
             kind = record.get("type")
-            if kind != "case" and kind != "run":
+            if kind != "case" and kind != "run" and kind != "confirmation":
                 continue
             where = prefix + str(number)
             try:
                 if kind == "case":
                     cases.append(CaseResult.from_record(record, where))
+                elif kind == "confirmation":
+                    confirmations.append(CaseResult.from_record(record, where))
                 else:
                     headers.append(RunHeader.from_record(record, where))
             except RecursionError:  # a value nested too deeply to show in the message
                 raise LLMTestError(f"{where}: nested too deeply to be a record") from None
-    return ResultsFile(Path(path), headers, cases, skipped)
+    return ResultsFile(Path(path), headers, cases, skipped, confirmations)
 
 
 def write_results(path: Path | str, header: RunHeader, cases: Iterable[CaseResult]) -> None:

@@ -78,6 +78,9 @@ class CaseSummary(_Totals):
     status: Status
     attempts: tuple[CaseResult, ...]
     min_pass_rate: float
+    confirmations: tuple[CaseResult, ...] = ()
+    """Attempts a canary added to confirm a regression: kept apart, so they never change
+    the case's verdict (see llmtest.compare.confirmation)."""
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -398,9 +401,14 @@ def _summarize(results: ResultsFile) -> RunSummary:
     for record in results.cases:
         key = (record.model, record.suite, record.case_id, record.case_hash)
         grouped.setdefault(key, []).append(record)
+    confirming: dict[tuple[str, str, str, str], list[CaseResult]] = {}
+    for record in results.confirmations:
+        key = (record.model, record.suite, record.case_id, record.case_hash)
+        confirming.setdefault(key, []).append(record)
     cases = []
     attempts: tuple[CaseResult, ...]
-    for (model, suite, case_id, case_hash), records in grouped.items():
+    for key, records in grouped.items():
+        model, suite, case_id, case_hash = key
         if len(records) == 1:  # most cases: no sorting, no maximum to find
             attempts, min_pass_rate = (records[0],), records[0].min_pass_rate
         else:
@@ -415,6 +423,7 @@ def _summarize(results: ResultsFile) -> RunSummary:
                 status=figures.case_verdict([a.status for a in attempts], min_pass_rate),
                 attempts=attempts,
                 min_pass_rate=min_pass_rate,
+                confirmations=tuple(confirming.get(key, ())),
             )
         )
     return RunSummary(results.header, tuple(cases), results.skipped_lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -140,3 +141,125 @@ def test_the_html_comparison_shows_the_verdict_and_both_answers_as_text(project:
     assert "30 days" in dom
     assert "<script" not in dom
     assert "blocked" in dom.lower()
+
+
+def simulated_project(root: Path, cases: dict[str, tuple[str, list[str]]], gate: str = "") -> None:
+    """A project whose two models are tests.support.simulated_models: each case id maps
+    to (kind, tags); every case asserts the answer PASS."""
+    (root / "pyproject.toml").write_text(
+        textwrap.dedent("""
+        [tool.llmtest.models.current]
+        adapter = "callable"
+        model = "tests.support.simulated_models:baseline"
+
+        [tool.llmtest.models.next]
+        adapter = "callable"
+        model = "tests.support.simulated_models:candidate"
+        """)
+        + (f"\n[tool.llmtest.gate]\n{gate}\n" if gate else "")
+    )
+    lines = ["cases:"]
+    for case_id, (kind, tags) in cases.items():
+        lines.append(
+            f"  - {{id: {case_id}, prompt: '{kind} {case_id}', tags: {tags},"
+            " assert: [{equals: PASS}]}"
+        )
+    (root / "tests").mkdir(exist_ok=True)
+    (root / "tests" / "test_sim.llm.yaml").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def sim_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2]))
+    return tmp_path
+
+
+def sim_canary(*args: str) -> int:
+    return canary("--baseline", "current", "--candidate", "next", "--no-cache", *args)
+
+
+def confirmations(path: Path) -> dict[str, dict[str, object]]:
+    data = json.loads(path.read_text())
+    return {c["case_id"]: c for c in data["gate"]["confirmations"]}
+
+
+def test_with_no_gate_a_flip_that_does_not_come_back_is_flaky_and_promotes(
+    sim_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases: dict[str, tuple[str, list[str]]] = {f"s{i}": ("stable", []) for i in range(10)}
+    cases |= {"flip-a": ("flip", ["critical"]), "flip-b": ("flip", [])}
+    simulated_project(sim_root, cases)
+    assert sim_canary("--json", "cmp.json") == 0
+    found = confirmations(sim_root / "cmp.json")
+    assert {k: v["state"] for k, v in found.items()} == {
+        "flip-a": "not confirmed",
+        "flip-b": "not confirmed",
+    }
+    # Each candidate passed its first re-run: confirmation was out of reach at once.
+    assert found["flip-a"]["candidate"] == {"passed": 1, "attempts": 1}
+    assert found["flip-a"]["baseline"] == {"passed": 0, "attempts": 0}
+    err, out = capsys.readouterr()[::-1]
+    assert "re-ran 2 regressions on both models to confirm them: 2 extra calls (8.3% of the " in (
+        err
+    )
+    assert out.startswith(
+        "llmtest compare: PROMOTE — 12 paired cases, 0 confirmed regressions, 2 flaky"
+    )
+    candidate = load_results(sim_root / "runs/candidate.jsonl")
+    assert len(candidate.cases) == 12 and len(candidate.confirmations) == 2
+
+
+def test_with_no_gate_a_case_that_truly_broke_is_confirmed_and_blocks(
+    sim_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases: dict[str, tuple[str, list[str]]] = {f"s{i}": ("stable", []) for i in range(10)}
+    cases |= {"refund": ("broken", ["critical"]), "flip-a": ("flip", []), "flip-b": ("flip", [])}
+    simulated_project(sim_root, cases)
+    assert sim_canary("--json", "cmp.json", "--markdown", "cmp.md") == 1
+    found = confirmations(sim_root / "cmp.json")
+    assert found["refund"]["state"] == "confirmed"
+    assert found["refund"]["baseline"] == {"passed": 4, "attempts": 4}
+    assert found["refund"]["candidate"] == {"passed": 0, "attempts": 4}
+    assert found["flip-a"]["state"] == found["flip-b"]["state"] == "not confirmed"
+    data = json.loads((sim_root / "cmp.json").read_text())
+    assert data["confirmation_calls"] == 8 + 1 + 1
+    rules = {r["name"]: r for r in data["gate"]["rules"]}
+    assert rules["block_on_tags"]["state"] == "failed"
+    assert rules["block_on_tags"]["cases"] == ["refund"]
+    assert rules["max_confirmed_regressions"]["measured"] == "1"
+    out = capsys.readouterr().out
+    assert "confirmed regression: tests/test_sim.llm.yaml::refund (re-run: baseline 4/4, " in out
+    assert "flaky (2): flip-a, flip-b" in out
+    markdown = (sim_root / "cmp.md").read_text()
+    assert "### ❌ Confirmed regressions (1)" in markdown
+    assert "### 〰️ Flaky: pass→fail, not confirmed (2)" in markdown
+    # A later compare of the same files reads the confirmation records: the same verdict.
+    assert (
+        main(["compare", "runs/baseline.jsonl", "runs/candidate.jsonl", "--json", "again.json"])
+        == 1
+    )
+    assert confirmations(sim_root / "again.json") == found
+
+
+def test_a_broken_case_outside_any_blocking_tag_still_blocks_once_confirmed(sim_root: Path) -> None:
+    simulated_project(sim_root, {"a": ("stable", []), "b": ("broken", []), "c": ("fixed", [])})
+    assert sim_canary("--json", "cmp.json") == 1
+    data = json.loads((sim_root / "cmp.json").read_text())
+    rules = {r["name"]: r for r in data["gate"]["rules"]}
+    assert rules["max_confirmed_regressions"]["state"] == "failed"
+    assert rules["max_confirmed_regressions"]["cases"] == ["b"]
+    assert rules["max_pass_rate_drop"]["state"] == "held"  # one up, one down: no drop
+
+
+def test_with_confirmation_off_a_critical_flip_blocks_and_says_it_could_not_be_confirmed(
+    sim_root: Path,
+) -> None:
+    simulated_project(
+        sim_root, {"a": ("stable", []), "refund": ("flip", ["critical"])}, "confirm_attempts = 0"
+    )
+    assert sim_canary("--json", "cmp.json") == 1
+    data = json.loads((sim_root / "cmp.json").read_text())
+    assert data["confirmation_calls"] == 0
+    reasons = " ".join(data["gate"]["reasons"])
+    assert "block_on_tags: regression tagged critical: refund: not confirmable" in reasons

@@ -37,7 +37,7 @@ def test_promote_exits_0_and_prints_the_verdict(
     assert cli("compare", str(base.path), str(cand.path)) == 0
     out = capsys.readouterr().out
     assert out.startswith("llmtest compare: PROMOTE")
-    assert "fix: tests/test_support.llm.yaml::a" in out
+    assert "fixes (1): a" in out
 
 
 def test_blocked_exits_1_and_writes_markdown_and_json(
@@ -62,7 +62,7 @@ def test_blocked_exits_1_and_writes_markdown_and_json(
     data = json.loads(js.read_text())
     assert data["gate"]["verdict"] == "blocked"
     assert [r["case_id"] for r in data["regressions"]] == ["a"]
-    assert "<h2>Regressions (1)</h2>" in page.read_text()
+    assert "<h2>Regressions that could not be confirmed (1)</h2>" in page.read_text()
     assert 'failures="1"' in junit.read_text()
 
 
@@ -151,7 +151,7 @@ def test_end_to_end_two_runs_against_a_fake_provider_then_compare(
     out = capsys.readouterr().out
     assert "regression: tests/test_support.llm.yaml::refund" in out
     assert "regression: tests/test_support.llm.yaml::warranty" in out
-    assert "fix: tests/test_support.llm.yaml::shipping" in out
+    assert "fixes (1): shipping" in out
     data = json.loads(Path("cmp.json").read_text())
     assert sorted(r["case_id"] for r in data["regressions"]) == ["refund", "warranty"]
     assert [r["case_id"] for r in data["fixes"]] == ["shipping"]

@@ -19,7 +19,7 @@ from llmtest.compare.gate import GateResult
 from llmtest.errors import ConfigError
 from llmtest.results import load_results
 from tests.compare.helpers import gate, pair_files
-from tests.reports.builders import case
+from tests.reports.builders import case, repeated
 
 
 def rule(result: GateResult, name: str) -> RuleResult:
@@ -118,14 +118,17 @@ def test_every_rule_reports_its_measured_value(tmp_path: Path) -> None:
         "max_missing": ("0", "held"),
         "max_regressions": ("1", "failed"),
         "block_on_tags": ("0", "held"),
-        "min_pass_rate": ("75.0%", "failed"),
-        "max_pass_rate_drop": ("25.0 points (p = 1)", "held"),
+        "min_pass_rate": ("75.0% (95% upper bound 94.2%)", "held"),
+        "max_pass_rate_drop": ("25.0 points, p = 0.5", "held"),
         "max_latency_p95_ratio": ("3.00x", "failed"),
         "max_cost_ratio": ("3.00x", "failed"),
     }
     assert result.verdict is Verdict.BLOCKED
     drop = next(r for r in result.rules if r.name == "max_pass_rate_drop")
-    assert "not significantly" in drop.reason
+    assert "pass rate dropped 25.0 points, not significantly (one-sided exact McNemar" in (
+        drop.reason
+    )
+    assert drop.p_value == 0.5
 
 
 def test_the_gates_min_pass_rate_takes_a_rounded_two_thirds_as_two_of_three(tmp_path: Path) -> None:
@@ -142,7 +145,7 @@ def test_a_significant_pass_rate_drop_blocks(tmp_path: Path) -> None:
         GatePolicy(max_pass_rate_drop=0.02),
     )
     drop = next(r for r in result.rules if r.name == "max_pass_rate_drop")
-    assert drop.state == "failed" and "p = 0.0312" in drop.measured
+    assert drop.state == "failed" and "p = 0.0156" in drop.measured  # one-sided: 1 / 2^6
     assert result.verdict is Verdict.BLOCKED
 
 
@@ -253,4 +256,93 @@ def test_the_gate_comes_from_pyproject_else_the_default(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "pyproject.toml").write_text("[project]\nname = 'x'\n")
-    assert load_gate(start=empty).max_regressions == 0
+    assert load_gate(start=empty) == GatePolicy.default()
+
+
+def test_the_default_gate_is_statistical() -> None:
+    policy = GatePolicy.default()
+    assert policy.max_pass_rate_drop == 0.02 and policy.significance == 0.05
+    assert policy.max_confirmed_regressions == 0 and policy.block_on_tags == ("critical",)
+    assert policy.max_errors == 0 and policy.confirm_attempts == 4
+    assert policy.max_regressions is None  # every flip of a flaky model would block
+
+
+def test_a_table_changes_the_defaults_and_keeps_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text("max_latency_p95_ratio = 1.5\nblock_on_tags = ['safety']\n")
+    policy = load_gate(path)
+    assert policy.max_latency_p95_ratio == 1.5 and policy.block_on_tags == ("safety",)
+    assert policy.max_pass_rate_drop == 0.02 and policy.max_confirmed_regressions == 0
+    assert policy.explicit == {"max_latency_p95_ratio", "block_on_tags"}
+
+
+def test_with_no_gate_single_flips_of_a_flaky_suite_promote(tmp_path: Path) -> None:
+    """No model to re-run and one attempt a side: the paired test alone decides."""
+    baseline = [case(f"c{i}") for i in range(40)] + [case(f"f{i}", "fail") for i in range(3)]
+    candidate = (
+        [case(f"c{i}", "fail") for i in range(3)]
+        + [case(f"c{i}") for i in range(3, 40)]
+        + [case(f"f{i}") for i in range(3)]
+    )
+    _, result = gate(tmp_path, baseline, candidate)
+    assert result.verdict is Verdict.PROMOTE
+    confirmed = rule(result, "max_confirmed_regressions")
+    assert confirmed.state == "not measured"
+    assert "3 regressions could not be confirmed: no model to re-run" in confirmed.reason
+    drop = rule(result, "max_pass_rate_drop")
+    assert drop.state == "held" and drop.p_value == 0.65625  # 3 vs 3: P(X >= 3 | 6)
+
+
+def test_with_repeats_the_paired_test_uses_each_cases_pass_rate(tmp_path: Path) -> None:
+    """Ten cases each passing 5 of 5 on the baseline and 3 of 5 on the candidate: no case's
+    verdict at min_pass_rate 0.6 changes, but the drop is plain."""
+    baseline = [r for i in range(10) for r in repeated(f"c{i}", ["pass"] * 5, min_pass_rate=0.6)]
+    candidate = [
+        r
+        for i in range(10)
+        for r in repeated(f"c{i}", ["pass", "pass", "pass", "fail", "fail"], min_pass_rate=0.6)
+    ]
+    comparison, result = gate(tmp_path, baseline, candidate)
+    assert comparison.regressions == ()
+    test = comparison.paired_test
+    assert test.repeated and test.exact and test.drop == pytest.approx(0.4)
+    assert test.p_value == pytest.approx(1 / 1024)  # all ten differences positive
+    assert result.verdict is Verdict.BLOCKED
+    assert (
+        "paired sign-flip test on per-case pass rates" in rule(result, "max_pass_rate_drop").reason
+    )
+
+
+def test_min_pass_rate_fails_only_a_rate_significantly_below_the_floor(tmp_path: Path) -> None:
+    def candidate_passing(passed: int) -> RuleResult:
+        cases = [case(f"c{i}") for i in range(passed)]
+        cases += [case(f"c{i}", "fail") for i in range(passed, 500)]
+        _, result = gate(tmp_path, cases, cases, GatePolicy(min_pass_rate=0.9))
+        return rule(result, "min_pass_rate")
+
+    assert candidate_passing(442).state == "held"  # 88.4%: within the noise of a true 90%
+    below = candidate_passing(425)  # 85%
+    assert below.state == "failed" and below.interval is not None
+    assert below.measured == "85.0% (95% upper bound 87.4%)"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("confirm_attempts = -1\n", "gate.toml:1: 'confirm_attempts' must be a whole number >= 0"),
+        (
+            "max_confirmed_regressions = 0.5\n",
+            "gate.toml:1: 'max_confirmed_regressions' must be a whole number >= 0, got 0.5",
+        ),
+        ("max_pass_rate_drop = 2\n", "gate.toml:1: 'max_pass_rate_drop' is a fraction"),
+        ("block_on_tags = []\nmin_pass_rate = true\n", "gate.toml:2: 'min_pass_rate' must be a"),
+    ],
+)
+def test_a_bad_statistical_setting_names_its_file_line_and_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as excinfo:
+        load_gate(path)
+    assert str(excinfo.value).startswith(f"{tmp_path}/{message}")

@@ -33,7 +33,7 @@ def test_the_html_page_escapes_outputs_and_allows_no_script(tmp_path: Path) -> N
     assert f'content="{CSP}"' in page
     assert "<script" not in page and "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "<h2>Regressions (2)</h2>" in page
+    assert "<h2>Regressions that could not be confirmed (2)</h2>" in page
     assert "<del>Returns within 30 days.</del>" in page
 
 
@@ -76,7 +76,9 @@ def test_each_regression_is_a_failing_junit_testcase(tmp_path: Path) -> None:
     errored = [name for name, tc in cases.items() if tc.find("error") is not None]
     assert failed == ["a"] and errored == ["d"]
     props = {p.get("name"): p.get("value") for p in root.iter("property")}
-    assert props["verdict"] == "blocked"
+    assert props["verdict"] == "cannot decide"  # d errored; a alone cannot be confirmed
+    assert props["paired_test"] == "one-sided exact McNemar test"
+    assert props["rule.max_errors"] == "failed: 1 (≤ 0)"
 
 
 def test_counts_on_the_page_take_the_singular_for_one(tmp_path: Path) -> None:
@@ -90,5 +92,5 @@ def test_counts_on_the_page_take_the_singular_for_one(tmp_path: Path) -> None:
         ],
     )
     page = render_html(comparison, evaluate_gate(comparison, GatePolicy.default()))
-    assert "left out: 1 undecided pair (errored on a side) and 1 skipped pair." in page
+    assert "Left out: 1 undecided pair (errored on a side) and 1 skipped pair." in page
     assert "<p>1 answer pair: mean similarity" in page
